@@ -1,0 +1,46 @@
+/**
+ * Credential key pairs and signatures for the algorithms the authenticator offers:
+ * ES256 (ECDSA P-256 with SHA-256, DER signature with low S) and EdDSA (Ed25519).
+ * @module
+ */
+import { p256 } from '@noble/curves/nist.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { encodeEc2PublicKey, encodeOkpPublicKey } from './cose.js';
+
+export const ALG_ES256 = -7;
+export const ALG_EDDSA = -8;
+export type SigningAlgorithm = typeof ALG_ES256 | typeof ALG_EDDSA;
+
+export const SUPPORTED_ALGORITHMS: readonly SigningAlgorithm[] = [ALG_ES256, ALG_EDDSA];
+
+export function isSupportedAlgorithm(alg: number): alg is SigningAlgorithm {
+  return alg === ALG_ES256 || alg === ALG_EDDSA;
+}
+
+export interface GeneratedKeyPair {
+  /** 32-byte P-256 scalar or Ed25519 seed. The caller wipes it. */
+  readonly privateKey: Uint8Array;
+  /** COSE_Key bytes. */
+  readonly coseKey: Uint8Array;
+}
+
+/** A new key pair. `seed` (32 random bytes) comes from the Random port so tests can be deterministic. */
+export function generateKeyPair(alg: SigningAlgorithm, seed: Uint8Array): GeneratedKeyPair {
+  if (alg === ALG_ES256) {
+    // A 32-byte string is a valid scalar unless it is 0 or ≥ n (probability ~2^-32); reject those.
+    if (!p256.utils.isValidSecretKey(seed)) throw new Error('random key material out of range');
+    const privateKey = seed.slice();
+    return { privateKey, coseKey: encodeEc2PublicKey(p256.getPublicKey(privateKey, false), alg) };
+  }
+  const privateKey = seed.slice();
+  return { privateKey, coseKey: encodeOkpPublicKey(ed25519.getPublicKey(privateKey), alg) };
+}
+
+/**
+ * Sign `message` (authenticatorData ‖ clientDataHash). For ES256 noble hashes the message
+ * itself with SHA-256 and returns DER with low S; Ed25519 signs the message as is.
+ */
+export function signMessage(alg: SigningAlgorithm, privateKey: Uint8Array, message: Uint8Array): Uint8Array {
+  if (alg === ALG_ES256) return p256.sign(message, privateKey, { format: 'der', lowS: true });
+  return ed25519.sign(message, privateKey);
+}

@@ -1,0 +1,126 @@
+/**
+ * The authenticator: typed operations, and the byte entry point that strictly decodes a request,
+ * runs the operation and canonically encodes the response. This is the only place where an error
+ * becomes a CTAP status, and `handle` never throws.
+ * @module
+ */
+import { CborError, decodeStrict } from '../cbor/index.js';
+import { resolveConfig, MAX_MSG_SIZE, type AuthenticatorOptions, type ResolvedConfig } from './config.js';
+import { Command } from './commands.js';
+import { getAssertion, getNextAssertion, type PendingAssertions } from './getAssertion.js';
+import { getInfo } from './getInfo.js';
+import { makeCredential, type MakeCredentialResult } from './makeCredential.js';
+import { StoreError, type RequestContext } from './ports.js';
+import { STORE_ERROR_STATUS } from './refusals.js';
+import { CtapError, SPEC_STATUSES, Status, statusName, type StatusCode } from './status.js';
+import { askUser } from './userPresence.js';
+import { requestMap } from './wire/fields.js';
+import { encodeGetAssertionResponse, parseGetAssertionRequest, type GetAssertionRequest, type GetAssertionResponse } from './wire/getAssertion.js';
+import { encodeGetInfoResponse, type AuthenticatorInfo } from './wire/getInfo.js';
+import { encodeMakeCredentialResponse, parseMakeCredentialRequest, type MakeCredentialRequest } from './wire/makeCredential.js';
+
+export interface CtapResponse {
+  readonly status: StatusCode;
+  /** CBOR body, present on success for commands that answer one. */
+  readonly body?: Uint8Array | undefined;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class Authenticator {
+  readonly config: ResolvedConfig;
+  private pending: PendingAssertions | undefined;
+  private readonly infoBytes: Uint8Array;
+
+  constructor(options: AuthenticatorOptions) {
+    this.config = resolveConfig(options);
+    this.infoBytes = encodeGetInfoResponse(getInfo(this.config));
+  }
+
+  getInfo(): AuthenticatorInfo {
+    return getInfo(this.config);
+  }
+
+  /** The canonical getInfo response body (what platforms receive, and what Windows registration carries). */
+  getInfoBytes(): Uint8Array {
+    return this.infoBytes.slice();
+  }
+
+  makeCredential(request: MakeCredentialRequest, ctx: RequestContext): Promise<MakeCredentialResult> {
+    return makeCredential(this.config, request, ctx);
+  }
+
+  async getAssertion(request: GetAssertionRequest, ctx: RequestContext): Promise<GetAssertionResponse> {
+    this.pending = undefined;
+    const result = await getAssertion(this.config, request, ctx);
+    this.pending = result.pending;
+    return result.response;
+  }
+
+  async getNextAssertion(): Promise<GetAssertionResponse> {
+    const pending = this.pending;
+    try {
+      return getNextAssertion(this.config, pending);
+    } finally {
+      if (pending === undefined || pending.remaining.length === 0) this.pending = undefined;
+    }
+  }
+
+  /** authenticatorSelection (CTAP 2.2 §6.9): the user touches to pick this authenticator. */
+  async selection(ctx: RequestContext): Promise<void> {
+    await askUser(ctx, { presence: true, verification: false, rpId: '', reason: 'selection' });
+  }
+
+  /**
+   * The byte entry point: `command` and its CBOR parameters in, a status and CBOR body out.
+   * Never throws; never answers a status outside the spec's table.
+   */
+  async handle(command: number, params: Uint8Array, ctx: RequestContext): Promise<CtapResponse> {
+    try {
+      // Continuation state survives only until the next command that is not getNextAssertion.
+      if (command !== Command.GetNextAssertion) this.pending = undefined;
+      if (params.length + 1 > MAX_MSG_SIZE) throw new CtapError(Status.REQUEST_TOO_LARGE, 'request too large');
+      switch (command) {
+        case Command.GetInfo:
+          return { status: Status.OK, body: this.infoBytes.slice() };
+        case Command.MakeCredential: {
+          const request = parseMakeCredentialRequest(requestMap(decodeStrict(params)));
+          const result = await this.makeCredential(request, ctx);
+          return { status: Status.OK, body: encodeMakeCredentialResponse(result) };
+        }
+        case Command.GetAssertion: {
+          const request = parseGetAssertionRequest(requestMap(decodeStrict(params)));
+          return { status: Status.OK, body: encodeGetAssertionResponse(await this.getAssertion(request, ctx)) };
+        }
+        case Command.GetNextAssertion:
+          return { status: Status.OK, body: encodeGetAssertionResponse(await this.getNextAssertion()) };
+        case Command.Selection:
+          await this.selection(ctx);
+          return { status: Status.OK, body: EMPTY };
+        default:
+          throw new CtapError(Status.INVALID_COMMAND, 'unsupported command');
+      }
+    } catch (error) {
+      const status = statusOf(error);
+      this.logFailure(command, status, error);
+      return { status };
+    }
+  }
+
+  private logFailure(command: number, status: number, error: unknown): void {
+    try {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
+      this.config.log(`command 0x${command.toString(16).padStart(2, '0')} → ${statusName(status)} (${reason})`);
+    } catch {
+      // Logging must never turn an answer into a throw.
+    }
+  }
+}
+
+/** The one mapping from an error to a CTAP status. */
+export function statusOf(error: unknown): StatusCode {
+  if (error instanceof CtapError && SPEC_STATUSES.has(error.status) && error.status !== Status.OK) return error.status;
+  if (error instanceof CborError) return Status.INVALID_CBOR;
+  if (error instanceof StoreError) return STORE_ERROR_STATUS[error.code] ?? Status.OTHER;
+  return Status.OTHER;
+}

@@ -1,0 +1,178 @@
+/**
+ * authenticatorGetAssertion (CTAP 2.2 §6.2.2) and authenticatorGetNextAssertion (§6.3).
+ * Step comments paraphrase the spec's algorithm.
+ * @module
+ */
+import type { CborValue } from '../cbor/index.js';
+import { wipe } from '../crypto/bytes.js';
+import { sha256 } from '../crypto/hash.js';
+import { signMessage } from '../crypto/signing.js';
+import { encodeAuthData } from './authData.js';
+import { MAX_CREDENTIAL_ID_LENGTH, NEXT_ASSERTION_TIMEOUT_MS, type ResolvedConfig } from './config.js';
+import { CRED_BLOB, readCredBlobGetInput } from './extensions/credBlob.js';
+import { credProtectAllows } from './extensions/credProtect.js';
+import { checkPinUvAuthParams } from './pinUvAuth.js';
+import type { CredentialRecord, RequestContext } from './ports.js';
+import { CtapError, Status } from './status.js';
+import { askUser, type Evidence } from './userPresence.js';
+import {
+  validateGetAssertionRequest,
+  type GetAssertionRequest,
+  type GetAssertionResponse,
+} from './wire/getAssertion.js';
+
+/** What getNextAssertion needs to continue where getAssertion stopped. */
+export interface PendingAssertions {
+  readonly rpId: string;
+  readonly clientDataHash: Uint8Array;
+  readonly evidence: Evidence;
+  readonly wantsCredBlob: boolean;
+  /** Credential ids still to answer, in order. */
+  readonly remaining: Uint8Array[];
+  readonly startedAt: number;
+}
+
+export interface GetAssertionResult {
+  readonly response: GetAssertionResponse;
+  readonly pending?: PendingAssertions | undefined;
+}
+
+export async function getAssertion(
+  config: ResolvedConfig,
+  request: GetAssertionRequest,
+  ctx: RequestContext,
+): Promise<GetAssertionResult> {
+  validateGetAssertionRequest(request);
+
+  // Steps 1–2: pinUvAuthParam and its protocol.
+  checkPinUvAuthParams(request.pinUvAuthParam, request.pinUvAuthProtocol);
+
+  // Step 3: options. "rk" has no meaning here; "up" defaults to true; "uv" needs a method.
+  if (request.options.rk !== undefined) {
+    throw new CtapError(Status.UNSUPPORTED_OPTION, 'the "rk" option is not valid for getAssertion');
+  }
+  const { up = true, uv = false } = request.options;
+  if (uv && !ctx.user.canVerify) throw new CtapError(Status.INVALID_OPTION, 'user verification is not available');
+
+  // Extension inputs are read before anyone is asked, so a malformed one costs no prompt.
+  const wantsCredBlob = readCredBlobGetInput(request.extensions?.get(CRED_BLOB));
+
+  // Step 6: built-in user verification (with presence when "up" is wanted).
+  let evidence: Evidence = { up: false, uv: false };
+  if (uv) {
+    evidence = await askUser(ctx, { presence: up, verification: true, rpId: request.rpId, reason: 'getAssertion' });
+  }
+
+  // Step 7: locate the credentials bound to this rpId that credProtect lets us use.
+  const viaAllowList = request.allowList !== undefined && request.allowList.length > 0;
+  const candidates: CredentialRecord[] = [];
+  if (viaAllowList) {
+    for (const descriptor of request.allowList ?? []) {
+      if (descriptor.type !== 'public-key' || descriptor.id.length > MAX_CREDENTIAL_ID_LENGTH) continue;
+      const record = config.store.findById(request.rpId, descriptor.id);
+      if (record !== undefined && credProtectAllows(record.credProtect, evidence.uv, true)) {
+        // With an allowList any applicable credential may answer: the first one found does.
+        candidates.push(record);
+        break;
+      }
+    }
+  } else {
+    for (const record of config.store.findDiscoverable(request.rpId)) {
+      if (credProtectAllows(record.credProtect, evidence.uv, false)) candidates.push(record);
+    }
+  }
+  const first = candidates[0];
+  if (first === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'no usable credential for this rpId');
+
+  // Step 9: user presence, unless it was collected with UV or the platform asked for a silent assertion.
+  if (up && !evidence.up) {
+    const single = candidates.length === 1 ? first : undefined;
+    evidence = {
+      up: (await askUser(ctx, {
+        presence: true,
+        verification: false,
+        rpId: request.rpId,
+        userName: single?.userName,
+        reason: 'getAssertion',
+      })).up,
+      uv: evidence.uv,
+    };
+  }
+
+  // Steps 10–12: sign with the first credential; more discoverable ones wait for getNextAssertion.
+  const response = signAssertion(config, first, request.clientDataHash, evidence, wantsCredBlob);
+  if (candidates.length > 1) {
+    return {
+      response: { ...response, numberOfCredentials: candidates.length },
+      pending: {
+        rpId: request.rpId,
+        clientDataHash: request.clientDataHash.slice(),
+        evidence,
+        wantsCredBlob,
+        remaining: candidates.slice(1).map((c) => c.id),
+        startedAt: config.clock.now(),
+      },
+    };
+  }
+  return { response };
+}
+
+/** Next credential of a pending multi-credential assertion. The caller drops `pending` when it is spent. */
+export function getNextAssertion(config: ResolvedConfig, pending: PendingAssertions | undefined): GetAssertionResponse {
+  // Steps 1–3: there must be state, it must be fresh, and it must have a credential left.
+  if (pending === undefined) throw new CtapError(Status.NOT_ALLOWED, 'no getAssertion to continue');
+  if (config.clock.now() - pending.startedAt > NEXT_ASSERTION_TIMEOUT_MS) {
+    throw new CtapError(Status.NOT_ALLOWED, 'getNextAssertion came too late');
+  }
+  const id = pending.remaining.shift();
+  if (id === undefined) throw new CtapError(Status.NOT_ALLOWED, 'no more credentials');
+  // The credential may have been deleted in between: then it cannot answer.
+  const record = config.store.findById(pending.rpId, id);
+  if (record === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'the credential is gone');
+  return signAssertion(config, record, pending.clientDataHash, pending.evidence, pending.wantsCredBlob);
+}
+
+function signAssertion(
+  config: ResolvedConfig,
+  record: CredentialRecord,
+  clientDataHash: Uint8Array,
+  evidence: Evidence,
+  wantsCredBlob: boolean,
+): GetAssertionResponse {
+  const extensions = new Map<string, CborValue>();
+  if (wantsCredBlob) extensions.set(CRED_BLOB, record.credBlob ?? new Uint8Array(0));
+
+  // Unseal first, so a tampered blob fails before the counter moves; the counter is then advanced
+  // durably before the response that carries it exists.
+  const secrets = config.store.openSecrets(record);
+  let signature: Uint8Array;
+  let authData: Uint8Array;
+  try {
+    const signCount = config.store.recordUse(record, config.clock.now());
+    authData = encodeAuthData({
+      rpIdHash: sha256(new TextEncoder().encode(record.rpId)),
+      userPresent: evidence.up,
+      userVerified: evidence.uv,
+      backupEligible: record.backupEligible,
+      backupState: record.backupState,
+      signCount,
+      extensions,
+    });
+    const message = new Uint8Array(authData.length + clientDataHash.length);
+    message.set(authData, 0);
+    message.set(clientDataHash, authData.length);
+    signature = signMessage(record.alg, secrets.privateKey, message);
+  } finally {
+    wipe(secrets.privateKey, secrets.hmacSecretWithUv, secrets.hmacSecretWithoutUv);
+  }
+
+  // The user entity goes back for discoverable credentials; names only after user verification.
+  const user = record.discoverable
+    ? {
+        id: record.userId,
+        name: evidence.uv ? record.userName : undefined,
+        displayName: evidence.uv ? record.userDisplayName : undefined,
+      }
+    : undefined;
+  return { credentialId: record.id, authData, signature, user };
+}
