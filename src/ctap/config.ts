@@ -18,6 +18,11 @@ export interface AuthenticatorOptions {
    * constant-zero counter. false: device-bound (BE=0, BS=0) with an incrementing counter.
    */
   readonly backupEligible?: boolean | undefined;
+  /**
+   * Whether the transport this instance serves can verify the user (getInfo option "uv").
+   * Default true (Windows Hello; a test approver). A terminal prompt cannot.
+   */
+  readonly userVerification?: boolean | undefined;
   /** Transports listed in getInfo. */
   readonly transports?: readonly string[] | undefined;
   readonly clock?: Clock | undefined;
@@ -40,6 +45,7 @@ export interface ResolvedConfig {
   readonly aaguid: Uint8Array;
   readonly attestation: AttestationMode;
   readonly backupEligible: boolean;
+  readonly userVerification: boolean;
   readonly transports: readonly string[];
   readonly clock: Clock;
   readonly random: Random;
@@ -53,6 +59,7 @@ export function resolveConfig(options: AuthenticatorOptions): ResolvedConfig {
     aaguid: options.aaguid.slice(),
     attestation: options.attestation ?? 'none',
     backupEligible: options.backupEligible ?? true,
+    userVerification: options.userVerification ?? true,
     transports: options.transports ?? ['internal'],
     clock: options.clock ?? { now: () => Date.now() },
     random: options.random ?? { bytes: randomBytes },

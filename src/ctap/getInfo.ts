@@ -14,15 +14,10 @@ export function getInfo(config: ResolvedConfig): AuthenticatorInfo {
     versions: ['FIDO_2_0', 'FIDO_2_1'],
     extensions: [CRED_BLOB, CRED_PROTECT],
     aaguid: config.aaguid,
-    options: {
-      // Discoverable credentials, user presence and a built-in user verification method
-      // (Windows Hello, or the transport's own prompt).
-      rk: true,
-      up: true,
-      uv: true,
-      // Non-discoverable credentials do not need UV at creation.
-      makeCredUvNotRqd: true,
-    },
+    // Discoverable credentials and user presence always; "uv" only where the transport has a
+    // built-in verification method (Windows Hello, a test approver): absent means "not capable".
+    // Non-discoverable credentials never need UV at creation (makeCredUvNotRqd).
+    options: config.userVerification ? { rk: true, up: true, uv: true, makeCredUvNotRqd: true } : { rk: true, up: true },
     maxMsgSize: MAX_MSG_SIZE,
     pinUvAuthProtocols: SUPPORTED_PIN_UV_AUTH_PROTOCOLS,
     maxCredentialIdLength: MAX_CREDENTIAL_ID_LENGTH,
