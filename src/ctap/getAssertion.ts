@@ -29,7 +29,8 @@ export interface PendingAssertions {
   readonly wantsCredBlob: boolean;
   /** Credential ids still to answer, in order. */
   readonly remaining: Uint8Array[];
-  readonly startedAt: number;
+  /** When the last getAssertion/getNextAssertion of this sequence answered (the 30 s timer restarts on each). */
+  lastCallAt: number;
 }
 
 export interface GetAssertionResult {
@@ -110,7 +111,7 @@ export async function getAssertion(
         evidence,
         wantsCredBlob,
         remaining: candidates.slice(1).map((c) => c.id),
-        startedAt: config.clock.now(),
+        lastCallAt: config.clock.now(),
       },
     };
   }
@@ -121,7 +122,7 @@ export async function getAssertion(
 export function getNextAssertion(config: ResolvedConfig, pending: PendingAssertions | undefined): GetAssertionResponse {
   // Steps 1–3: there must be state, it must be fresh, and it must have a credential left.
   if (pending === undefined) throw new CtapError(Status.NOT_ALLOWED, 'no getAssertion to continue');
-  if (config.clock.now() - pending.startedAt > NEXT_ASSERTION_TIMEOUT_MS) {
+  if (config.clock.now() - pending.lastCallAt > NEXT_ASSERTION_TIMEOUT_MS) {
     throw new CtapError(Status.NOT_ALLOWED, 'getNextAssertion came too late');
   }
   const id = pending.remaining.shift();
@@ -129,7 +130,10 @@ export function getNextAssertion(config: ResolvedConfig, pending: PendingAsserti
   // The credential may have been deleted in between: then it cannot answer.
   const record = config.store.findById(pending.rpId, id);
   if (record === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'the credential is gone');
-  return signAssertion(config, record, pending.clientDataHash, pending.evidence, pending.wantsCredBlob);
+  const response = signAssertion(config, record, pending.clientDataHash, pending.evidence, pending.wantsCredBlob);
+  // Step 7: restart the timer.
+  pending.lastCallAt = config.clock.now();
+  return response;
 }
 
 function signAssertion(
