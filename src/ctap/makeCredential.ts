@@ -56,6 +56,11 @@ export async function makeCredential(
     throw new CtapError(Status.INVALID_PARAMETER, 'enterprise attestation is not supported');
   }
 
+  // Extension inputs (processed at step 15) are read before anyone is asked, so a malformed one
+  // costs no prompt, whether for UV (step 11) or for an excludeList hit (step 12).
+  const credProtect = readCredProtectInput(request.extensions?.get(CRED_PROTECT));
+  const credBlobInput = readCredBlobCreateInput(request.extensions?.get(CRED_BLOB));
+
   // Step 11: built-in user verification (which is also evidence of presence).
   let evidence: Evidence = { up: false, uv: false };
   if (uv) {
@@ -81,10 +86,6 @@ export async function makeCredential(
       throw new CtapError(Status.CREDENTIAL_EXCLUDED, 'a credential in the exclude list exists');
     }
   }
-
-  // Step 13: extensions (read before asking the user, so a malformed input costs no prompt).
-  const credProtect = readCredProtectInput(request.extensions?.get(CRED_PROTECT));
-  const credBlobInput = readCredBlobCreateInput(request.extensions?.get(CRED_BLOB));
 
   // Step 14: user presence, unless UV already gave it.
   if (!evidence.up) {
