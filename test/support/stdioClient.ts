@@ -7,7 +7,7 @@ import { concat, frame } from './frames.js';
 
 export class StdioClient {
   private readonly child: ChildProcessWithoutNullStreams;
-  private buffer = new Uint8Array(0);
+  private buffer: Uint8Array = new Uint8Array(0);
   private waiting: (() => void) | undefined;
   stderr = '';
   readonly exited: Promise<number | null>;
