@@ -1,0 +1,443 @@
+/**
+ * {@link CredentialStore} over an open, unlocked SQLite vault.
+ *
+ * Hot path (getAssertion): `findById` is one primary-key lookup; `openSecrets` one more lookup
+ * plus AES-GCM; `recordUse` of a `zero`-counter credential touches only memory: last-used times
+ * are batched and written in one transaction on a short timer, with the next write, or on close.
+ * `increment` counters are written durably (synchronous=FULL) before `recordUse` returns.
+ * @module
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  StoreError,
+  type CoseAlgorithm,
+  type CounterMode,
+  type CredentialRecord,
+  type CredentialSecrets,
+  type CredProtectLevel,
+  type CredentialStore,
+} from '../ctap/ports.js';
+import { openCredentialSecret, sealCredentialSecret } from './sealing.js';
+import type { SqlDriver, SqlRow, SqlStatement, SqlValue } from './sqlDriver.js';
+import { toStoreError } from './storeErrors.js';
+
+/** A credential and its secrets, for {@link SqliteCredentialStore.createMany}. */
+export interface NewCredential {
+  readonly record: CredentialRecord;
+  readonly secrets: CredentialSecrets;
+}
+
+const RECORD_COLUMNS =
+  'id, rp_id, rp_name, user_id, user_name, user_display_name, alg, public_key, discoverable, cred_protect, ' +
+  'backup_eligible, backup_state, counter_mode, sign_count, cred_blob, created_at, last_used_at, origin';
+const SEALED_COLUMNS = 'sealed_private_key, sealed_hmac_uv, sealed_hmac_no_uv';
+
+/** The sealed secrets of a row, as read from the database. */
+interface SealedSecrets {
+  readonly privateKey: SqlValue | undefined;
+  readonly hmacUv: SqlValue | undefined;
+  readonly hmacNoUv: SqlValue | undefined;
+}
+
+function sealedOf(row: SqlRow): SealedSecrets {
+  return { privateKey: row['sealed_private_key'], hmacUv: row['sealed_hmac_uv'], hmacNoUv: row['sealed_hmac_no_uv'] };
+}
+
+interface Statements {
+  readonly findById: SqlStatement;
+  readonly findDiscoverable: SqlStatement;
+  readonly list: SqlStatement;
+  readonly count: SqlStatement;
+  readonly sealed: SqlStatement;
+  readonly insert: SqlStatement;
+  readonly deleteDiscoverableUser: SqlStatement;
+  readonly deleteById: SqlStatement;
+  readonly increment: SqlStatement;
+  readonly setLastUsed: SqlStatement;
+}
+
+function prepareStatements(db: SqlDriver): Statements {
+  return {
+    // The lookups of the assertion path also fetch the sealed blobs (a few dozen bytes each), so
+    // that openSecrets on the returned record needs no second query.
+    findById: db.prepare(`SELECT ${RECORD_COLUMNS}, ${SEALED_COLUMNS} FROM credentials WHERE id = ? AND rp_id = ?`),
+    findDiscoverable: db.prepare(
+      `SELECT ${RECORD_COLUMNS}, ${SEALED_COLUMNS} FROM credentials WHERE rp_id = ? AND discoverable = 1 ` +
+        'ORDER BY created_at DESC, rowid DESC',
+    ),
+    list: db.prepare(`SELECT ${RECORD_COLUMNS} FROM credentials ORDER BY rp_id, created_at, rowid`),
+    count: db.prepare('SELECT count(*) AS n FROM credentials'),
+    sealed: db.prepare(`SELECT ${SEALED_COLUMNS} FROM credentials WHERE id = ? AND rp_id = ?`),
+    insert: db.prepare(
+      `INSERT INTO credentials (${RECORD_COLUMNS}, sealed_private_key, sealed_hmac_uv, sealed_hmac_no_uv) ` +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    deleteDiscoverableUser: db.prepare(
+      'DELETE FROM credentials WHERE rp_id = ? AND user_id = ? AND discoverable = 1 RETURNING id',
+    ),
+    deleteById: db.prepare('DELETE FROM credentials WHERE id = ?'),
+    increment: db.prepare(
+      'UPDATE credentials SET sign_count = sign_count + 1, last_used_at = ? ' +
+        "WHERE id = ? AND rp_id = ? AND counter_mode = 'increment' RETURNING sign_count",
+    ),
+    setLastUsed: db.prepare('UPDATE credentials SET last_used_at = ? WHERE id = ?'),
+  };
+}
+
+// ---- row → record -------------------------------------------------------------------------------
+
+class BadRow extends Error {}
+
+/** A plain Uint8Array (not a Buffer) with the bytes of a BLOB column. */
+function bytes(value: SqlValue | undefined): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new BadRow();
+  // A BLOB that owns its whole ArrayBuffer (what both drivers return) is re-viewed without a
+  // copy; anything sharing a larger buffer (a pool slice) is copied so no other bytes leak out.
+  return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength
+    ? new Uint8Array(value.buffer, 0, value.byteLength)
+    : new Uint8Array(value);
+}
+
+function optionalBytes(value: SqlValue | undefined): Uint8Array | undefined {
+  return value === null ? undefined : bytes(value);
+}
+
+function text(value: SqlValue | undefined): string {
+  if (typeof value === 'string') return value;
+  throw new BadRow();
+}
+
+function optionalText(value: SqlValue | undefined): string | undefined {
+  return value === null ? undefined : text(value);
+}
+
+function int(value: SqlValue | undefined): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  throw new BadRow();
+}
+
+function optionalInt(value: SqlValue | undefined): number | undefined {
+  return value === null ? undefined : int(value);
+}
+
+function rowToRecord(row: SqlRow, lastUsedOverride: number | undefined): CredentialRecord {
+  const record: {
+    -readonly [K in keyof CredentialRecord]: CredentialRecord[K];
+  } = {
+    id: bytes(row['id']),
+    rpId: text(row['rp_id']),
+    userId: bytes(row['user_id']),
+    alg: int(row['alg']) as CoseAlgorithm,
+    publicKey: bytes(row['public_key']),
+    discoverable: int(row['discoverable']) === 1,
+    credProtect: int(row['cred_protect']) as CredProtectLevel,
+    backupEligible: int(row['backup_eligible']) === 1,
+    backupState: int(row['backup_state']) === 1,
+    counterMode: text(row['counter_mode']) as CounterMode,
+    signCount: int(row['sign_count']),
+    createdAt: int(row['created_at']),
+    origin: text(row['origin']) as CredentialRecord['origin'],
+  };
+  const rpName = optionalText(row['rp_name']);
+  if (rpName !== undefined) record.rpName = rpName;
+  const userName = optionalText(row['user_name']);
+  if (userName !== undefined) record.userName = userName;
+  const userDisplayName = optionalText(row['user_display_name']);
+  if (userDisplayName !== undefined) record.userDisplayName = userDisplayName;
+  const credBlob = optionalBytes(row['cred_blob']);
+  if (credBlob !== undefined) record.credBlob = credBlob;
+  const lastUsedAt = lastUsedOverride ?? optionalInt(row['last_used_at']);
+  if (lastUsedAt !== undefined) record.lastUsedAt = lastUsedAt;
+  return record;
+}
+
+// ---- input checks (programming errors: RangeError, not StoreError) ------------------------------
+
+function checkNewCredential(record: CredentialRecord, secrets: CredentialSecrets): void {
+  if (record.id.length < 1 || record.id.length > 1023) throw new RangeError('credential id must be 1..1023 bytes');
+  if (record.userId.length < 1 || record.userId.length > 64) throw new RangeError('user handle must be 1..64 bytes');
+  if (record.rpId.length === 0) throw new RangeError('rpId is empty');
+  if (secrets.privateKey.length === 0) throw new RangeError('private key is empty');
+  if (!Number.isSafeInteger(record.signCount) || record.signCount < 0) throw new RangeError('invalid signCount');
+  if (record.counterMode === 'zero' && record.signCount !== 0) {
+    throw new RangeError("a 'zero' counter credential must have signCount 0");
+  }
+}
+
+function hexKey(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+}
+
+export interface SqliteStoreOptions {
+  /** Delay before batched last-used times are written, in ms. */
+  readonly lastUsedFlushMs?: number;
+}
+
+const DEFAULT_LAST_USED_FLUSH_MS = 1000;
+
+export class SqliteCredentialStore implements CredentialStore {
+  protected readonly db: SqlDriver;
+  protected readonly path: string;
+  private vaultKey: KeyObject | undefined;
+  private readonly statements: Statements;
+  /** Last-used times not yet written, by hex credential id. */
+  private readonly pendingLastUsed = new Map<string, { readonly id: Uint8Array; readonly usedAt: number }>();
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly lastUsedFlushMs: number;
+  /**
+   * Sealed blobs read together with a record by findById / findDiscoverable, keyed by the very
+   * object returned, so openSecrets on it skips a query. A record built elsewhere (or copied) is
+   * looked up again. Ciphertext only; entries go when the record is collected.
+   */
+  private readonly sealedByRecord = new WeakMap<CredentialRecord, SealedSecrets>();
+
+  constructor(db: SqlDriver, vaultKey: KeyObject, path: string, options: SqliteStoreOptions = {}) {
+    this.db = db;
+    this.vaultKey = vaultKey;
+    this.path = path;
+    this.lastUsedFlushMs = options.lastUsedFlushMs ?? DEFAULT_LAST_USED_FLUSH_MS;
+    this.statements = prepareStatements(db);
+  }
+
+  // ---- CredentialStore --------------------------------------------------------------------------
+
+  findById(rpId: string, id: Uint8Array): CredentialRecord | undefined {
+    this.key();
+    const row = this.guard('look up a credential', () => this.statements.findById.get(id, rpId));
+    return row === undefined ? undefined : this.toRecordWithSealed(row);
+  }
+
+  findDiscoverable(rpId: string): CredentialRecord[] {
+    this.key();
+    const rows = this.guard('list discoverable credentials', () => this.statements.findDiscoverable.all(rpId));
+    return rows.map((row) => this.toRecordWithSealed(row));
+  }
+
+  create(record: CredentialRecord, secrets: CredentialSecrets): void {
+    this.createMany([{ record, secrets }]);
+  }
+
+  openSecrets(record: CredentialRecord): CredentialSecrets {
+    const key = this.key();
+    let sealed = this.sealedByRecord.get(record);
+    if (sealed === undefined) {
+      const row = this.guard('read sealed secrets', () => this.statements.sealed.get(record.id, record.rpId));
+      if (row === undefined) {
+        throw new StoreError('io', `vault ${this.path}: the credential whose secrets were asked for is no longer stored`);
+      }
+      sealed = sealedOf(row);
+    }
+    // The blobs are bound to (purpose, id, rpId): one from another row or column fails here.
+    const { id, rpId } = record;
+    if (!(sealed.privateKey instanceof Uint8Array)) throw this.badRow();
+    const secrets: { -readonly [K in keyof CredentialSecrets]: CredentialSecrets[K] } = {
+      privateKey: openCredentialSecret(key, 'private-key', id, rpId, sealed.privateKey),
+    };
+    try {
+      if (sealed.hmacUv instanceof Uint8Array) {
+        secrets.hmacSecretWithUv = openCredentialSecret(key, 'hmac-uv', id, rpId, sealed.hmacUv);
+      }
+      if (sealed.hmacNoUv instanceof Uint8Array) {
+        secrets.hmacSecretWithoutUv = openCredentialSecret(key, 'hmac-no-uv', id, rpId, sealed.hmacNoUv);
+      }
+    } catch (error) {
+      secrets.privateKey.fill(0);
+      secrets.hmacSecretWithUv?.fill(0);
+      throw error;
+    }
+    return secrets;
+  }
+
+  recordUse(record: CredentialRecord, usedAt: number): number {
+    this.key();
+    if (record.counterMode === 'zero') {
+      const id = new Uint8Array(record.id);
+      this.pendingLastUsed.set(hexKey(id), { id, usedAt });
+      this.flushTimer ??= setTimeout(() => this.flushFromTimer(), this.lastUsedFlushMs).unref();
+      return 0;
+    }
+    const row = this.write('record a use', () => this.statements.increment.get(usedAt, record.id, record.rpId));
+    if (row === undefined) {
+      throw new StoreError('io', `vault ${this.path}: the credential whose counter was to advance is no longer stored`);
+    }
+    this.pendingLastUsed.delete(hexKey(record.id));
+    return int(row['sign_count']);
+  }
+
+  delete(id: Uint8Array): boolean {
+    this.key();
+    const changes = this.write('delete a credential', () => this.statements.deleteById.run(id).changes);
+    this.pendingLastUsed.delete(hexKey(id));
+    return changes > 0;
+  }
+
+  list(): CredentialRecord[] {
+    this.key();
+    const rows = this.guard('list credentials', () => this.statements.list.all());
+    return rows.map((row) => this.toRecord(row));
+  }
+
+  count(): number {
+    this.key();
+    const row = this.guard('count credentials', () => this.statements.count.get());
+    return row === undefined ? 0 : int(row['n']);
+  }
+
+  // ---- beyond the port --------------------------------------------------------------------------
+
+  /**
+   * Store many credentials in one transaction (an import): all or none. Same rules as `create`,
+   * applied in order.
+   */
+  createMany(entries: readonly NewCredential[]): void {
+    const key = this.key();
+    for (const { record, secrets } of entries) checkNewCredential(record, secrets);
+    // Seal before the transaction: the write lock is held only for the SQL.
+    const rows = entries.map(({ record, secrets }) => {
+      const seal = (purpose: 'private-key' | 'hmac-uv' | 'hmac-no-uv', plain: Uint8Array | undefined) =>
+        plain === undefined ? null : sealCredentialSecret(key, purpose, record.id, record.rpId, plain);
+      return {
+        record,
+        params: [
+          record.id,
+          record.rpId,
+          record.rpName ?? null,
+          record.userId,
+          record.userName ?? null,
+          record.userDisplayName ?? null,
+          record.alg,
+          record.publicKey,
+          record.discoverable ? 1 : 0,
+          record.credProtect,
+          record.backupEligible ? 1 : 0,
+          record.backupState ? 1 : 0,
+          record.counterMode,
+          record.signCount,
+          record.credBlob ?? null,
+          record.createdAt,
+          record.lastUsedAt ?? null,
+          record.origin,
+          seal('private-key', secrets.privateKey),
+          seal('hmac-uv', secrets.hmacSecretWithUv),
+          seal('hmac-no-uv', secrets.hmacSecretWithoutUv),
+        ] as SqlValue[],
+      };
+    });
+    const replaced = this.write('store a credential', () => {
+      const removed: SqlRow[] = [];
+      for (const { record, params } of rows) {
+        if (record.discoverable) {
+          // CTAP: a new discoverable credential replaces the one for the same RP and user handle.
+          removed.push(...this.statements.deleteDiscoverableUser.all(record.rpId, record.userId));
+        }
+        this.statements.insert.run(...params);
+      }
+      return removed;
+    });
+    for (const row of replaced) {
+      const id = row['id'];
+      if (id instanceof Uint8Array) this.pendingLastUsed.delete(hexKey(id));
+    }
+  }
+
+  /** Write batched last-used times now. */
+  flush(): void {
+    if (this.pendingLastUsed.size === 0) return;
+    this.write('record last-used times', () => undefined);
+  }
+
+  /** Flush, then close the database. Further calls throw StoreError('locked'). Idempotent. */
+  close(): void {
+    if (this.vaultKey === undefined) return;
+    try {
+      this.flush();
+    } finally {
+      this.clearTimer();
+      this.vaultKey = undefined;
+      this.pendingLastUsed.clear();
+      this.db.close();
+    }
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  /** The vault key, or StoreError('locked') once closed. */
+  protected key(): KeyObject {
+    if (this.vaultKey === undefined) throw new StoreError('locked', `vault ${this.path} is closed`);
+    return this.vaultKey;
+  }
+
+  private toRecord(row: SqlRow): CredentialRecord {
+    try {
+      const override =
+        this.pendingLastUsed.size === 0 ? undefined : this.pendingLastUsed.get(hexKey(bytes(row['id'])))?.usedAt;
+      return rowToRecord(row, override);
+    } catch (error) {
+      if (error instanceof BadRow) throw this.badRow();
+      throw error;
+    }
+  }
+
+  private toRecordWithSealed(row: SqlRow): CredentialRecord {
+    const record = this.toRecord(row);
+    this.sealedByRecord.set(record, sealedOf(row));
+    return record;
+  }
+
+  private badRow(): StoreError {
+    return new StoreError('corrupt', `vault ${this.path}: a credential row has values of unexpected types`);
+  }
+
+  /** Run a read, turning failures into StoreErrors. */
+  protected guard<T>(action: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw toStoreError(error, this.path, action, this.db);
+    }
+  }
+
+  /**
+   * Run a write in one transaction together with any batched last-used times, committed
+   * (durable, synchronous=FULL) before returning.
+   */
+  protected write<T>(action: string, fn: () => T): T {
+    const pending = this.pendingLastUsed.size === 0 ? undefined : [...this.pendingLastUsed.values()];
+    const result = this.guard(action, () =>
+      pending === undefined
+        ? this.db.transaction(fn)
+        : this.db.transaction(() => {
+            for (const { id, usedAt } of pending) this.statements.setLastUsed.run(usedAt, id);
+            return fn();
+          }),
+    );
+    if (pending !== undefined) {
+      // Keep entries that were updated again meanwhile (not possible synchronously, but cheap to respect).
+      for (const entry of pending) {
+        const key = hexKey(entry.id);
+        if (this.pendingLastUsed.get(key) === entry) this.pendingLastUsed.delete(key);
+      }
+      if (this.pendingLastUsed.size === 0) this.clearTimer();
+    }
+    return result;
+  }
+
+  private flushFromTimer(): void {
+    this.flushTimer = undefined;
+    if (this.vaultKey === undefined) return;
+    try {
+      this.flush();
+    } catch {
+      // last-used is not a security property: keep the entries and try again later
+      if (this.pendingLastUsed.size > 0) {
+        this.flushTimer = setTimeout(() => this.flushFromTimer(), this.lastUsedFlushMs * 5).unref();
+      }
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+}
