@@ -346,7 +346,7 @@ describe('signatures', () => {
       expect(ed25519.verify(a.signature, message, publicKey)).toBe(true);
       expect(nodeEd25519Verify(created.parsed.coseKey!, message, a.signature)).toBe(true);
       const tampered = message.slice();
-      tampered[32] ^= FLAG.UV;
+      tampered[32] = tampered[32]! ^ FLAG.UV;
       expect(ed25519.verify(a.signature, tampered, publicKey)).toBe(false);
     }
   });
