@@ -61,8 +61,12 @@ export class Authenticator {
     const pending = this.pending;
     try {
       return getNextAssertion(this.config, pending);
+    } catch (error) {
+      // A refused continuation (too late, nothing left, credential gone) ends the sequence.
+      this.pending = undefined;
+      throw error;
     } finally {
-      if (pending === undefined || pending.remaining.length === 0) this.pending = undefined;
+      if (pending?.remaining.length === 0) this.pending = undefined;
     }
   }
 

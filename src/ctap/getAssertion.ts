@@ -70,7 +70,7 @@ export async function getAssertion(
   if (viaAllowList) {
     for (const descriptor of request.allowList ?? []) {
       if (descriptor.type !== 'public-key' || descriptor.id.length > MAX_CREDENTIAL_ID_LENGTH) continue;
-      const record = config.store.findById(request.rpId, descriptor.id);
+      const record = boundTo(request.rpId, config.store.findById(request.rpId, descriptor.id));
       if (record !== undefined && credProtectAllows(record.credProtect, evidence.uv, true)) {
         // With an allowList any applicable credential may answer: the first one found does.
         candidates.push(record);
@@ -79,7 +79,9 @@ export async function getAssertion(
     }
   } else {
     for (const record of config.store.findDiscoverable(request.rpId)) {
-      if (credProtectAllows(record.credProtect, evidence.uv, false)) candidates.push(record);
+      if (boundTo(request.rpId, record) !== undefined && credProtectAllows(record.credProtect, evidence.uv, false)) {
+        candidates.push(record);
+      }
     }
   }
   const first = candidates[0];
@@ -128,7 +130,7 @@ export function getNextAssertion(config: ResolvedConfig, pending: PendingAsserti
   const id = pending.remaining.shift();
   if (id === undefined) throw new CtapError(Status.NOT_ALLOWED, 'no more credentials');
   // The credential may have been deleted in between: then it cannot answer.
-  const record = config.store.findById(pending.rpId, id);
+  const record = boundTo(pending.rpId, config.store.findById(pending.rpId, id));
   if (record === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'the credential is gone');
   const response = signAssertion(config, record, pending.clientDataHash, pending.evidence, pending.wantsCredBlob);
   // Step 7: restart the timer.
@@ -179,4 +181,12 @@ function signAssertion(
       }
     : undefined;
   return { credentialId: record.id, authData, signature, user };
+}
+
+/**
+ * The store promises to bind ids to their rpId; the core checks it again on every use, so a faulty
+ * store can never make one relying party's credential answer another (the solo1#306 failure).
+ */
+export function boundTo(rpId: string, record: CredentialRecord | undefined): CredentialRecord | undefined {
+  return record !== undefined && record.rpId === rpId ? record : undefined;
 }

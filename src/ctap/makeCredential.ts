@@ -10,6 +10,7 @@ import { encodeAuthData } from './authData.js';
 import { MAX_CREDENTIAL_ID_LENGTH, NEW_CREDENTIAL_ID_LENGTH, type ResolvedConfig } from './config.js';
 import { CRED_BLOB, MAX_CRED_BLOB_LENGTH, readCredBlobCreateInput } from './extensions/credBlob.js';
 import { CRED_PROTECT, credProtectAllows, readCredProtectInput } from './extensions/credProtect.js';
+import { boundTo } from './getAssertion.js';
 import { checkPinUvAuthParams } from './pinUvAuth.js';
 import type { CredentialRecord, RequestContext } from './ports.js';
 import { CtapError, Status } from './status.js';
@@ -78,7 +79,7 @@ export async function makeCredential(
   if (request.excludeList !== undefined) {
     for (const descriptor of request.excludeList) {
       if (descriptor.type !== 'public-key' || descriptor.id.length > MAX_CREDENTIAL_ID_LENGTH) continue;
-      const existing = config.store.findById(request.rp.id, descriptor.id);
+      const existing = boundTo(request.rp.id, config.store.findById(request.rp.id, descriptor.id));
       if (existing === undefined || !credProtectAllows(existing.credProtect, evidence.uv, true)) continue;
       if (!evidence.up) {
         await askUser(ctx, { presence: true, verification: false, rpId: request.rp.id, reason: 'excluded' });
