@@ -78,7 +78,7 @@ function prepareStatements(db: SqlDriver): Statements {
     deleteById: db.prepare('DELETE FROM credentials WHERE id = ?'),
     increment: db.prepare(
       'UPDATE credentials SET sign_count = sign_count + 1, last_used_at = ? ' +
-        "WHERE id = ? AND rp_id = ? AND counter_mode = 'increment' RETURNING sign_count",
+        "WHERE id = ? AND rp_id = ? AND counter_mode = 'increment' AND sign_count < 4294967295 RETURNING sign_count",
     ),
     setLastUsed: db.prepare('UPDATE credentials SET last_used_at = ? WHERE id = ?'),
   };
@@ -259,7 +259,15 @@ export class SqliteCredentialStore implements CredentialStore {
     }
     const row = this.write('record a use', () => this.statements.increment.get(usedAt, record.id, record.rpId));
     if (row === undefined) {
-      throw new StoreError('io', `vault ${this.path}: the credential whose counter was to advance is no longer stored`);
+      // Either the credential is gone, or its 32-bit counter is exhausted: wrapping to 0 would look
+      // like a cloned authenticator to every relying party, so the credential stops signing instead.
+      const exhausted = this.findById(record.rpId, record.id) !== undefined;
+      throw new StoreError(
+        exhausted ? 'full' : 'io',
+        exhausted
+          ? `vault ${this.path}: this credential's signature counter reached 2^32-1 and cannot advance`
+          : `vault ${this.path}: the credential whose counter was to advance is no longer stored`,
+      );
     }
     this.pendingLastUsed.delete(hexKey(record.id));
     return int(row['sign_count']);
