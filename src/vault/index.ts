@@ -21,4 +21,7 @@ export { createKeyFileProtector, KEY_FILE_KIND } from './keyProtectors/keyFile.j
 export { createPassphraseProtector, DEFAULT_SCRYPT_COST, PASSPHRASE_KIND, type ScryptCost } from './keyProtectors/passphrase.js';
 export type { SqlDriver, SqlDriverFactory, SqlOpenOptions, SqlRow, SqlStatement, SqlValue } from './sqlDriver.js';
 export { openBetterSqlite3 } from './drivers/betterSqlite3.js';
+export { hasNodeSqlite, openNodeSqlite } from './drivers/nodeSqlite.js';
+export { chooseDriver, defaultDriverChoice, openDefaultDriver, SQL_DRIVER_ENV, type DriverChoice, type DriverName } from './drivers/defaultDriver.js';
+export { createDpapiProtector, DPAPI_KIND, type DpapiFunctions } from './keyProtectors/dpapi.js';
 export { LATCHKEY_APPLICATION_ID, LATEST_SCHEMA_VERSION } from './migrations.js';

@@ -12,7 +12,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { closeSync, existsSync, linkSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { StoreError, type Clock, type CredentialStore } from '../ctap/ports.js';
-import { openBetterSqlite3 } from './drivers/betterSqlite3.js';
+import { openDefaultDriver } from './drivers/defaultDriver.js';
 import { createKeyFileProtector, KEY_FILE_KIND } from './keyProtectors/keyFile.js';
 import type { KeyProtector, ProtectorParams, VaultKeyBinding, WrappedVaultKey } from './keyProtectors/keyProtector.js';
 import { createPassphraseProtector, PASSPHRASE_KIND } from './keyProtectors/passphrase.js';
@@ -50,7 +50,7 @@ export interface OpenVaultOptions {
   readonly keyDir?: string | undefined;
   /** Source of the vault's creation time. */
   readonly clock?: Clock | undefined;
-  /** SQL driver; better-sqlite3 by default. */
+  /** SQL driver; by default better-sqlite3, or node:sqlite where better-sqlite3 cannot load (see defaultDriver.ts). */
   readonly driver?: SqlDriverFactory | undefined;
   /** Delay before batched last-used times are written, in ms (default 1000). */
   readonly lastUsedFlushMs?: number | undefined;
@@ -401,7 +401,7 @@ export function openVault(options: OpenVaultOptions): Vault {
   }
   const path = resolve(options.path);
   const keyDir = resolve(keyDirForThisProcess(options.keyDir));
-  const openDriver = options.driver ?? openBetterSqlite3;
+  const openDriver = options.driver ?? openDefaultDriver;
   let exists: boolean;
   try {
     statSync(path);
