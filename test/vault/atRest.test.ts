@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/ctap/ports.js';
+import { rawDatabase } from './driver.js';
 import { containsBytes, sampleRecord, sampleSecrets, tempVaultDir, type TempVaultDir } from './helpers.js';
 
 let t: TempVaultDir;
@@ -61,7 +61,7 @@ describe('secrets at rest', () => {
     vault.create(attacker, sampleSecrets());
     vault.close();
 
-    const db = new Database(t.vaultPath);
+    const db = rawDatabase(t.vaultPath);
     db.prepare(
       'UPDATE credentials SET sealed_private_key = (SELECT sealed_private_key FROM credentials WHERE id = ?) WHERE id = ?',
     ).run(victim.id, attacker.id);
@@ -79,14 +79,14 @@ describe('secrets at rest', () => {
     let vault = t.open();
     vault.create(record, sampleSecrets());
     vault.close();
-    let db = new Database(t.vaultPath);
+    let db = rawDatabase(t.vaultPath);
     db.prepare('UPDATE credentials SET sealed_hmac_no_uv = sealed_hmac_uv WHERE id = ?').run(record.id);
     db.close();
     vault = t.open();
     expectTampered(() => vault.openSecrets(vault.findById('a.example', record.id)!));
     vault.close();
 
-    db = new Database(t.vaultPath);
+    db = rawDatabase(t.vaultPath);
     db.prepare("UPDATE credentials SET rp_id = 'b.example' WHERE id = ?").run(record.id);
     db.close();
     vault = t.open();
@@ -99,8 +99,8 @@ describe('secrets at rest', () => {
     let vault = t.open();
     vault.create(record, sampleSecrets());
     vault.close();
-    const db = new Database(t.vaultPath);
-    const { sealed } = db.prepare('SELECT sealed_private_key AS sealed FROM credentials').get() as { sealed: Buffer };
+    const db = rawDatabase(t.vaultPath);
+    const { sealed } = db.prepare('SELECT sealed_private_key AS sealed FROM credentials').get() as { sealed: Uint8Array };
     sealed[sealed.length - 1]! ^= 1;
     db.prepare('UPDATE credentials SET sealed_private_key = ?').run(sealed);
     db.close();

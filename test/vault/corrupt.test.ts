@@ -1,11 +1,11 @@
 import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/ctap/ports.js';
 import { LATCHKEY_APPLICATION_ID } from '../../src/vault/migrations.js';
 import { openVault } from '../../src/vault/vault.js';
+import { openTestDriver, rawDatabase } from './driver.js';
 import { sampleRecord, sampleSecrets, sha256File, tempVaultDir, type TempVaultDir } from './helpers.js';
 
 let t: TempVaultDir;
@@ -28,7 +28,7 @@ function expectCorruptAndUntouched(path: string, message?: RegExp): void {
   const before = sha256File(path);
   let error: unknown;
   try {
-    openVault({ path, keyDir: t.keyDir }).close();
+    openVault({ path, keyDir: t.keyDir, driver: openTestDriver }).close();
   } catch (caught) {
     error = caught;
   }
@@ -65,7 +65,7 @@ describe('files that are not usable vaults', () => {
 
   it("another application's SQLite database", () => {
     const path = join(t.dir, 'foreign.db');
-    const db = new Database(path);
+    const db = rawDatabase(path);
     db.exec('CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES (\'hello\');');
     db.close();
     expectCorruptAndUntouched(path, /another application/);
@@ -73,7 +73,7 @@ describe('files that are not usable vaults', () => {
 
   it('an SQLite database with our application id but no Latchkey tables', () => {
     const path = join(t.dir, 'impostor.db');
-    const db = new Database(path);
+    const db = rawDatabase(path);
     db.pragma(`application_id = ${LATCHKEY_APPLICATION_ID}`);
     db.pragma('user_version = 1');
     db.exec('CREATE TABLE something (x)');
@@ -83,7 +83,7 @@ describe('files that are not usable vaults', () => {
 
   it('a vault with a schema version from the future', () => {
     makeRealVault();
-    const db = new Database(t.vaultPath);
+    const db = rawDatabase(t.vaultPath);
     db.pragma('user_version = 99');
     db.close();
     expectCorruptAndUntouched(t.vaultPath, /newer Latchkey/);
@@ -110,6 +110,6 @@ describe('files that are not usable vaults', () => {
     const path = join(t.dir, 'random.db');
     writeFileSync(path, randomBytes(100));
     expectCorruptAndUntouched(path);
-    expect(() => openVault({ path, keyDir: t.keyDir, create: true })).toThrow(StoreError);
+    expect(() => openVault({ path, keyDir: t.keyDir, create: true, driver: openTestDriver })).toThrow(StoreError);
   });
 });

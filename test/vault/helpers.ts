@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { COSE_ALG_ES256, type CredentialRecord, type CredentialSecrets } from '../../src/ctap/ports.js';
 import { openVault, type OpenVaultOptions, type Vault } from '../../src/vault/vault.js';
+import { openTestDriver } from './driver.js';
 
 export interface TempVaultDir {
   readonly dir: string;
   readonly vaultPath: string;
   readonly keyDir: string;
-  /** Open (creating if missing) the vault in this directory with an explicit key dir. */
+  /** Open (creating if missing) the vault in this directory with an explicit key dir, on the driver under test. */
   open(options?: Partial<OpenVaultOptions>): Vault;
   cleanup(): void;
 }
@@ -24,7 +25,7 @@ export function tempVaultDir(): TempVaultDir {
     dir,
     vaultPath,
     keyDir,
-    open: (options = {}) => openVault({ path: vaultPath, keyDir, ...options }),
+    open: (options = {}) => openVault({ path: vaultPath, keyDir, driver: openTestDriver, ...options }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../src/vault/migrations.js';
+import { rawDatabase } from './driver.js';
 
 /**
  * Released migrations are frozen: change the schema by appending one. If this fails, you edited a
@@ -25,10 +25,10 @@ describe('migrations', () => {
   });
 
   it('look credentials up through B-tree indexes (flat cost at any size)', () => {
-    const db = new Database(':memory:');
+    const db = rawDatabase(':memory:');
     for (const m of MIGRATIONS) db.exec(m.sql);
     const plan = (sql: string, args: number) =>
-      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array<null>(args).fill(null)) as { detail: string }[])
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array<null>(args).fill(null)) as unknown as { detail: string }[])
         .map((row) => row.detail)
         .join('; ');
     expect(plan('SELECT * FROM credentials WHERE id = ? AND rp_id = ?', 2)).toMatch(/SEARCH credentials USING INDEX/);

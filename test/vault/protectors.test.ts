@@ -7,6 +7,7 @@ import type { KeyProtector } from '../../src/vault/keyProtectors/keyProtector.js
 import { KEY_DIR_ENV } from '../../src/vault/paths.js';
 import { writeNewPrivateFile } from '../../src/vault/privateFiles.js';
 import { openVault } from '../../src/vault/vault.js';
+import { openTestDriver } from './driver.js';
 import { sampleRecord, sampleSecrets, sha256File, tempVaultDir, type TempVaultDir } from './helpers.js';
 
 let t: TempVaultDir;
@@ -91,7 +92,7 @@ describe('key-file protector', () => {
     vault.close();
     const before = sha256File(t.vaultPath);
     const otherDir = join(t.dir, 'elsewhere');
-    const error = storeError(() => openVault({ path: t.vaultPath, keyDir: otherDir }));
+    const error = storeError(() => openVault({ path: t.vaultPath, keyDir: otherDir, driver: openTestDriver }));
     expect(error.code).toBe('locked');
     expect(error.message).toContain(join(otherDir, `${vaultId}.key`));
     expect(error.message).toMatch(/key file .* not found/);
@@ -116,7 +117,7 @@ describe('key-file protector', () => {
     const saved = process.env[KEY_DIR_ENV];
     process.env[KEY_DIR_ENV] = envDir;
     try {
-      const vault = openVault({ path: t.vaultPath });
+      const vault = openVault({ path: t.vaultPath, driver: openTestDriver });
       const id = vault.info().vaultId;
       vault.close();
       expect(readdirSync(envDir)).toEqual([`${id}.key`]);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COSE_ALG_EDDSA, StoreError, type CredentialRecord } from '../../src/ctap/ports.js';
 import { openVault } from '../../src/vault/vault.js';
+import { openTestDriver } from './driver.js';
 import { sampleRecord, sampleSecrets, tempVaultDir, type TempVaultDir } from './helpers.js';
 
 const isWindows = process.platform === 'win32';
@@ -55,10 +56,10 @@ describe('creating and opening', () => {
   });
 
   it('refuses an empty path, a directory, and a missing vault when create is false', () => {
-    expect(() => openVault({ path: '', keyDir: t.keyDir })).toThrow(/path is empty/);
+    expect(() => openVault({ path: '', keyDir: t.keyDir, driver: openTestDriver })).toThrow(/path is empty/);
     mkdirSync(join(t.dir, 'adir'));
-    expect(() => openVault({ path: join(t.dir, 'adir'), keyDir: t.keyDir })).toThrow(/is a directory/);
-    expect(() => openVault({ path: join(t.dir, 'none.db'), keyDir: t.keyDir, create: false })).toThrow(
+    expect(() => openVault({ path: join(t.dir, 'adir'), keyDir: t.keyDir, driver: openTestDriver })).toThrow(/is a directory/);
+    expect(() => openVault({ path: join(t.dir, 'none.db'), keyDir: t.keyDir, create: false, driver: openTestDriver })).toThrow(
       /there is no vault at/,
     );
     expect(existsSync(join(t.dir, 'none.db'))).toBe(false);
