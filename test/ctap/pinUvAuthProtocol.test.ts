@@ -35,7 +35,7 @@ describe('P-256 key agreement', () => {
     const ours = keyAgreementKeyPair(u8(randomBytes(32)));
     const x = ours.publicKey.slice(1, 33);
     const y = ours.publicKey.slice(33, 65);
-    y[31] ^= 1;
+    y[31] = y[31]! ^ 1;
     expect(() => ecdhP256(ours.privateKey, x, y)).toThrow();
     expect(() => ecdhP256(ours.privateKey, x.subarray(1), ours.publicKey.slice(33, 65))).toThrow();
     expect(() => ecdhP256(ours.privateKey, new Uint8Array(32), new Uint8Array(32))).toThrow();
@@ -83,7 +83,7 @@ describe('PIN/UV auth protocol two', () => {
         expect(p.verify(key, ct, mac)).toBe(true);
         expect(p.verify(key, ct, mac.subarray(0, 16))).toBe(false);
         const flipped = mac.slice();
-        flipped[0] ^= 1;
+        flipped[0] = flipped[0]! ^ 1;
         expect(p.verify(key, ct, flipped)).toBe(false);
       }),
     );
