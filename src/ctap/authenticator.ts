@@ -7,13 +7,16 @@
 import { CborError, decodeStrict } from '../cbor/index.js';
 import { resolveConfig, MAX_MSG_SIZE, type AuthenticatorOptions, type ResolvedConfig } from './config.js';
 import { Command } from './commands.js';
-import { getAssertion, getNextAssertion, type PendingAssertions } from './getAssertion.js';
+import { clientPin } from './clientPin.js';
+import { discardPending, getAssertion, getNextAssertion, type PendingAssertions } from './getAssertion.js';
 import { getInfo } from './getInfo.js';
 import { makeCredential, type MakeCredentialResult } from './makeCredential.js';
+import { KeyAgreementKeys } from './pinUvAuth.js';
 import { StoreError, type RequestContext } from './ports.js';
 import { STORE_ERROR_STATUS } from './refusals.js';
 import { CtapError, SPEC_STATUSES, Status, statusName, type StatusCode } from './status.js';
 import { askUser } from './userPresence.js';
+import { encodeClientPinResponse, parseClientPinRequest, type ClientPinRequest, type ClientPinResponse } from './wire/clientPin.js';
 import { requestMap } from './wire/fields.js';
 import { encodeGetAssertionResponse, parseGetAssertionRequest, type GetAssertionRequest, type GetAssertionResponse } from './wire/getAssertion.js';
 import { encodeGetInfoResponse, type AuthenticatorInfo } from './wire/getInfo.js';
@@ -29,12 +32,25 @@ const EMPTY = new Uint8Array(0);
 
 export class Authenticator {
   readonly config: ResolvedConfig;
-  private pending: PendingAssertions | undefined;
+  private pendingAssertions: PendingAssertions | undefined;
   private readonly infoBytes: Uint8Array;
+  /** The PIN/UV auth protocols' key agreement keys: one instance, one power-up. */
+  private readonly keyAgreement: KeyAgreementKeys;
 
   constructor(options: AuthenticatorOptions) {
     this.config = resolveConfig(options);
     this.infoBytes = encodeGetInfoResponse(getInfo(this.config));
+    this.keyAgreement = new KeyAgreementKeys(this.config.random);
+  }
+
+  /** Continuation state for getNextAssertion; replacing it wipes the secrets the old one held. */
+  private get pending(): PendingAssertions | undefined {
+    return this.pendingAssertions;
+  }
+
+  private set pending(next: PendingAssertions | undefined) {
+    if (this.pendingAssertions !== next) discardPending(this.pendingAssertions);
+    this.pendingAssertions = next;
   }
 
   getInfo(): AuthenticatorInfo {
@@ -47,12 +63,12 @@ export class Authenticator {
   }
 
   makeCredential(request: MakeCredentialRequest, ctx: RequestContext): Promise<MakeCredentialResult> {
-    return makeCredential(this.config, request, ctx);
+    return makeCredential(this.config, request, ctx, this.keyAgreement);
   }
 
   async getAssertion(request: GetAssertionRequest, ctx: RequestContext): Promise<GetAssertionResponse> {
     this.pending = undefined;
-    const result = await getAssertion(this.config, request, ctx);
+    const result = await getAssertion(this.config, request, ctx, this.keyAgreement);
     this.pending = result.pending;
     return result.response;
   }
@@ -68,6 +84,11 @@ export class Authenticator {
     } finally {
       if (pending?.remaining.length === 0) this.pending = undefined;
     }
+  }
+
+  /** authenticatorClientPIN (CTAP 2.2 §6.5): key agreement for hmac-secret; no PIN is ever set. */
+  clientPin(request: ClientPinRequest): ClientPinResponse {
+    return clientPin(this.keyAgreement, request);
   }
 
   /** authenticatorSelection (CTAP 2.2 §6.9): the user touches to pick this authenticator. */
@@ -98,6 +119,10 @@ export class Authenticator {
         }
         case Command.GetNextAssertion:
           return { status: Status.OK, body: encodeGetAssertionResponse(await this.getNextAssertion()) };
+        case Command.ClientPin: {
+          const request = parseClientPinRequest(requestMap(decodeStrict(params)));
+          return { status: Status.OK, body: encodeClientPinResponse(this.clientPin(request)) };
+        }
         case Command.Selection:
           await this.selection(ctx);
           return { status: Status.OK, body: EMPTY };

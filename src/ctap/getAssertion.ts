@@ -11,7 +11,15 @@ import { encodeAuthData } from './authData.js';
 import { MAX_CREDENTIAL_ID_LENGTH, NEXT_ASSERTION_TIMEOUT_MS, type ResolvedConfig } from './config.js';
 import { CRED_BLOB, readCredBlobGetInput } from './extensions/credBlob.js';
 import { credProtectAllows } from './extensions/credProtect.js';
-import { checkPinUvAuthParams } from './pinUvAuth.js';
+import {
+  HMAC_SECRET,
+  hmacSecretOutput,
+  openHmacSecretSalts,
+  readHmacSecretGetInput,
+  wipeHmacSecretSalts,
+  type HmacSecretSalts,
+} from './extensions/hmacSecret.js';
+import { checkPinUvAuthParams, verifyPinUvAuthParam, type KeyAgreementKeys } from './pinUvAuth.js';
 import type { CredentialRecord, RequestContext } from './ports.js';
 import { CtapError, Status } from './status.js';
 import { askUser, type Evidence } from './userPresence.js';
@@ -27,6 +35,8 @@ export interface PendingAssertions {
   readonly clientDataHash: Uint8Array;
   readonly evidence: Evidence;
   readonly wantsCredBlob: boolean;
+  /** hmac-secret's verified salts and shared secret; the holder wipes them when the sequence ends. */
+  readonly hmacSecret?: HmacSecretSalts | undefined;
   /** Credential ids still to answer, in order. */
   readonly remaining: Uint8Array[];
   /** When the last getAssertion/getNextAssertion of this sequence answered (the 30 s timer restarts on each). */
@@ -42,11 +52,12 @@ export async function getAssertion(
   config: ResolvedConfig,
   request: GetAssertionRequest,
   ctx: RequestContext,
+  keys: KeyAgreementKeys,
 ): Promise<GetAssertionResult> {
   validateGetAssertionRequest(request);
 
-  // Steps 1–2: pinUvAuthParam and its protocol.
-  checkPinUvAuthParams(request.pinUvAuthParam, request.pinUvAuthProtocol);
+  // Steps 1–2: a zero-length pinUvAuthParam (touch, then PIN_NOT_SET), else its protocol.
+  await checkPinUvAuthParams(config, ctx, request.rpId, request.pinUvAuthParam, request.pinUvAuthProtocol);
 
   // Step 3: options. "rk" has no meaning here; "up" defaults to true; "uv" needs a method.
   if (request.options.rk !== undefined) {
@@ -57,7 +68,41 @@ export async function getAssertion(
 
   // Extension inputs are read before anyone is asked, so a malformed one costs no prompt.
   const wantsCredBlob = readCredBlobGetInput(request.extensions?.get(CRED_BLOB));
+  const hmacSecretInput = readHmacSecretGetInput(request.extensions?.get(HMAC_SECRET));
+  // hmac-secret outputs are keys (a disk unlock, an E2E vault): never for a silent assertion.
+  if (hmacSecretInput !== undefined && !up) {
+    throw new CtapError(Status.UNSUPPORTED_OPTION, 'hmac-secret needs user presence');
+  }
 
+  // Step 6, with a pinUvAuthParam: it must verify against the pinUvAuthToken (none exists).
+  verifyPinUvAuthParam(request.pinUvAuthParam);
+
+  // hmac-secret's key agreement, saltAuth and salts are checked now, before any prompt (§12.5).
+  const hmacSecret = hmacSecretInput === undefined ? undefined : openHmacSecretSalts(keys, hmacSecretInput);
+  let handedOver = false;
+  try {
+    const result = await assert(config, request, ctx, { up, uv, wantsCredBlob, hmacSecret });
+    handedOver = result.pending !== undefined;
+    return result;
+  } finally {
+    if (!handedOver) wipeHmacSecretSalts(hmacSecret);
+  }
+}
+
+interface AssertionChoices {
+  readonly up: boolean;
+  readonly uv: boolean;
+  readonly wantsCredBlob: boolean;
+  readonly hmacSecret: HmacSecretSalts | undefined;
+}
+
+/** Steps 6–12 once every input has been accepted. */
+async function assert(
+  config: ResolvedConfig,
+  request: GetAssertionRequest,
+  ctx: RequestContext,
+  { up, uv, wantsCredBlob, hmacSecret }: AssertionChoices,
+): Promise<GetAssertionResult> {
   // Step 6: built-in user verification (with presence when "up" is wanted).
   let evidence: Evidence = { up: false, uv: false };
   if (uv) {
@@ -103,7 +148,7 @@ export async function getAssertion(
   }
 
   // Steps 10–12: sign with the first credential; more discoverable ones wait for getNextAssertion.
-  const response = signAssertion(config, first, request.clientDataHash, evidence, wantsCredBlob);
+  const response = signAssertion(config, first, request.clientDataHash, evidence, { wantsCredBlob, hmacSecret });
   if (candidates.length > 1) {
     return {
       response: { ...response, numberOfCredentials: candidates.length },
@@ -112,6 +157,7 @@ export async function getAssertion(
         clientDataHash: request.clientDataHash.slice(),
         evidence,
         wantsCredBlob,
+        hmacSecret,
         remaining: candidates.slice(1).map((c) => c.id),
         lastCallAt: config.clock.now(),
       },
@@ -132,10 +178,21 @@ export function getNextAssertion(config: ResolvedConfig, pending: PendingAsserti
   // The credential may have been deleted in between: then it cannot answer.
   const record = boundTo(pending.rpId, config.store.findById(pending.rpId, id));
   if (record === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'the credential is gone');
-  const response = signAssertion(config, record, pending.clientDataHash, pending.evidence, pending.wantsCredBlob);
+  const response = signAssertion(config, record, pending.clientDataHash, pending.evidence, pending);
   // Step 7: restart the timer.
   pending.lastCallAt = config.clock.now();
   return response;
+}
+
+/** The extensions a sequence asked for, answered per credential. */
+interface RequestedExtensions {
+  readonly wantsCredBlob: boolean;
+  readonly hmacSecret?: HmacSecretSalts | undefined;
+}
+
+/** Drop continuation state, wiping what it holds. */
+export function discardPending(pending: PendingAssertions | undefined): void {
+  wipeHmacSecretSalts(pending?.hmacSecret);
 }
 
 function signAssertion(
@@ -143,10 +200,10 @@ function signAssertion(
   record: CredentialRecord,
   clientDataHash: Uint8Array,
   evidence: Evidence,
-  wantsCredBlob: boolean,
+  requested: RequestedExtensions,
 ): GetAssertionResponse {
   const extensions = new Map<string, CborValue>();
-  if (wantsCredBlob) extensions.set(CRED_BLOB, record.credBlob ?? new Uint8Array(0));
+  if (requested.wantsCredBlob) extensions.set(CRED_BLOB, record.credBlob ?? new Uint8Array(0));
 
   // Unseal first, so a tampered blob fails before the counter moves; the counter is then advanced
   // durably before the response that carries it exists.
@@ -154,6 +211,12 @@ function signAssertion(
   let signature: Uint8Array;
   let authData: Uint8Array;
   try {
+    // hmac-secret: the CredRandom chosen by whether the user was verified (§12.5); a credential
+    // created without hmac-secret has none and answers no output.
+    if (requested.hmacSecret !== undefined) {
+      const output = hmacSecretOutput(requested.hmacSecret, secrets, evidence.uv, config.random);
+      if (output !== undefined) extensions.set(HMAC_SECRET, output);
+    }
     const signCount = config.store.recordUse(record, config.clock.now());
     authData = encodeAuthData({
       rpIdHash: sha256(new TextEncoder().encode(record.rpId)),

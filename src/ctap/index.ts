@@ -10,3 +10,4 @@ export { CtapError, Status, SPEC_STATUSES, statusName, type StatusCode } from '.
 export type { MakeCredentialRequest } from './wire/makeCredential.js';
 export type { GetAssertionRequest, GetAssertionResponse } from './wire/getAssertion.js';
 export type { AuthenticatorInfo } from './wire/getInfo.js';
+export { createPrfSecrets, evaluatePrf, webAuthnPrfSalt, type PrfOutputs } from './extensions/prf.js';

@@ -10,9 +10,20 @@ import { encodeAuthData } from './authData.js';
 import { MAX_CREDENTIAL_ID_LENGTH, NEW_CREDENTIAL_ID_LENGTH, type ResolvedConfig } from './config.js';
 import { CRED_BLOB, MAX_CRED_BLOB_LENGTH, readCredBlobCreateInput } from './extensions/credBlob.js';
 import { CRED_PROTECT, credProtectAllows, readCredProtectInput } from './extensions/credProtect.js';
+import {
+  HMAC_SECRET,
+  HMAC_SECRET_MC,
+  hmacSecretOutput,
+  openHmacSecretSalts,
+  readHmacSecretCreateInput,
+  readHmacSecretGetInput,
+  wipeHmacSecretSalts,
+  type HmacSecretSalts,
+} from './extensions/hmacSecret.js';
+import { createPrfSecrets } from './extensions/prf.js';
 import { boundTo } from './getAssertion.js';
-import { checkPinUvAuthParams } from './pinUvAuth.js';
-import type { CredentialRecord, RequestContext } from './ports.js';
+import { checkPinUvAuthParams, verifyPinUvAuthParam, type KeyAgreementKeys } from './pinUvAuth.js';
+import type { CredentialRecord, CredentialSecrets, CredProtectLevel, RequestContext } from './ports.js';
 import { CtapError, Status } from './status.js';
 import { askUser, type Evidence } from './userPresence.js';
 import {
@@ -37,11 +48,12 @@ export async function makeCredential(
   config: ResolvedConfig,
   request: MakeCredentialRequest,
   ctx: RequestContext,
+  keys: KeyAgreementKeys,
 ): Promise<MakeCredentialResult> {
   validateMakeCredentialRequest(request);
 
-  // Steps 1–2: pinUvAuthParam and its protocol.
-  checkPinUvAuthParams(request.pinUvAuthParam, request.pinUvAuthProtocol);
+  // Steps 1–2: a zero-length pinUvAuthParam (touch, then PIN_NOT_SET), else its protocol.
+  await checkPinUvAuthParams(config, ctx, request.rp.id, request.pinUvAuthParam, request.pinUvAuthProtocol);
 
   // Step 3: the first supported algorithm in the RP's order of preference.
   const alg = chooseAlgorithm(request);
@@ -61,7 +73,42 @@ export async function makeCredential(
   // costs no prompt, whether for UV (step 11) or for an excludeList hit (step 12).
   const credProtect = readCredProtectInput(request.extensions?.get(CRED_PROTECT));
   const credBlobInput = readCredBlobCreateInput(request.extensions?.get(CRED_BLOB));
+  const hmacSecret = readHmacSecretCreateInput(request.extensions?.get(HMAC_SECRET));
+  const hmacSecretMcInput = readHmacSecretGetInput(request.extensions?.get(HMAC_SECRET_MC), HMAC_SECRET_MC);
+  // hmac-secret-mc evaluates the secrets hmac-secret creates: it comes with "hmac-secret": true.
+  if (hmacSecretMcInput !== undefined && !hmacSecret) {
+    throw new CtapError(Status.MISSING_PARAMETER, 'hmac-secret-mc needs "hmac-secret": true');
+  }
 
+  // Step 11, with a pinUvAuthParam: it must verify against the pinUvAuthToken (none exists).
+  verifyPinUvAuthParam(request.pinUvAuthParam);
+
+  // hmac-secret-mc's key agreement, saltAuth and salts are checked before any prompt.
+  const mcSalts = hmacSecretMcInput === undefined ? undefined : openHmacSecretSalts(keys, hmacSecretMcInput);
+  try {
+    return await createAfterChecks(config, request, ctx, { alg, rk, uv, credProtect, credBlobInput, hmacSecret, mcSalts });
+  } finally {
+    wipeHmacSecretSalts(mcSalts);
+  }
+}
+
+interface CreationChoices {
+  readonly alg: SigningAlgorithm;
+  readonly rk: boolean;
+  readonly uv: boolean;
+  readonly credProtect: CredProtectLevel | undefined;
+  readonly credBlobInput: Uint8Array | undefined;
+  readonly hmacSecret: boolean;
+  readonly mcSalts: HmacSecretSalts | undefined;
+}
+
+/** Steps 11–18 once every input has been accepted. */
+async function createAfterChecks(
+  config: ResolvedConfig,
+  request: MakeCredentialRequest,
+  ctx: RequestContext,
+  { alg, rk, uv, credProtect, credBlobInput, hmacSecret, mcSalts }: CreationChoices,
+): Promise<MakeCredentialResult> {
   // Step 11: built-in user verification (which is also evidence of presence).
   let evidence: Evidence = { up: false, uv: false };
   if (uv) {
@@ -102,8 +149,12 @@ export async function makeCredential(
     };
   }
 
-  // Step 15: a new key pair and credential id.
+  // Step 15: a new key pair and credential id (and hmac-secret's two CredRandoms).
   const keyPair = newKeyPair(config, alg);
+  const secrets: CredentialSecrets = {
+    privateKey: keyPair.privateKey,
+    ...(hmacSecret ? createPrfSecrets(config.random) : {}),
+  };
   const credentialId = config.random.bytes(NEW_CREDENTIAL_ID_LENGTH);
   const backupEligible = config.backupEligible;
   const credBlobStored = credBlobInput !== undefined && credBlobInput.length <= MAX_CRED_BLOB_LENGTH;
@@ -131,12 +182,17 @@ export async function makeCredential(
   try {
     // Steps 16–17: store it (a discoverable one replaces the RP's old one for the same user),
     // durably, before anything that depends on it leaves.
-    config.store.create(record, { privateKey: keyPair.privateKey });
+    config.store.create(record, secrets);
 
     // Step 18: extension outputs, authenticator data and attestation.
     const extensionOutputs = new Map<string, CborValue>();
     if (credProtect !== undefined) extensionOutputs.set(CRED_PROTECT, credProtect);
     if (credBlobInput !== undefined) extensionOutputs.set(CRED_BLOB, credBlobStored);
+    if (hmacSecret) extensionOutputs.set(HMAC_SECRET, true);
+    if (mcSalts !== undefined) {
+      const output = hmacSecretOutput(mcSalts, secrets, evidence.uv, config.random);
+      if (output !== undefined) extensionOutputs.set(HMAC_SECRET_MC, output);
+    }
 
     const authData = encodeAuthData({
       rpIdHash: sha256(new TextEncoder().encode(request.rp.id)),
@@ -163,7 +219,7 @@ export async function makeCredential(
     }
     return { fmt: 'none', authData, attStmt: new Map(), record };
   } finally {
-    wipe(keyPair.privateKey);
+    wipe(keyPair.privateKey, secrets.hmacSecretWithUv, secrets.hmacSecretWithoutUv);
   }
 }
 

@@ -78,9 +78,9 @@ const nested = (map: Map<number, CborValue>, key: number) => map.get(key) as Cbo
 const firstOf = (map: Map<number, CborValue>, key: number) => (map.get(key) as CborValue[])[0] as CborMap;
 
 describe('CTAP1_ERR_INVALID_COMMAND', () => {
-  // 0x06 clientPin, 0x07 reset, 0x09 bio, 0x0a credMgmt, 0x0c largeBlobs, 0x0d config are not offered;
+  // 0x07 reset, 0x09 bio, 0x0a credMgmt, 0x0c largeBlobs, 0x0d config are not offered;
   // 0x03, 0x05, 0x42 and 0xff are not commands at all.
-  for (const command of [0x03, 0x05, 0x06, 0x07, 0x09, 0x0a, 0x0c, 0x0d, 0x10, 0x40, 0x41, 0x42, 0xff]) {
+  for (const command of [0x03, 0x05, 0x07, 0x09, 0x0a, 0x0c, 0x0d, 0x10, 0x40, 0x41, 0x42, 0xff]) {
     it(`answers 0x${command.toString(16)} with INVALID_COMMAND`, async () => {
       const s = setup();
       await expectRejected(s, approving(), command, new Uint8Array(0), Status.INVALID_COMMAND);
@@ -318,8 +318,8 @@ describe('CTAP2_ERR_MISSING_PARAMETER', () => {
 });
 
 describe('CTAP1_ERR_INVALID_PARAMETER', () => {
-  for (const protocol of [1, 2, 3, 0xffff]) {
-    it(`answers pinUvAuthProtocol ${protocol} (none is supported) on both commands`, async () => {
+  for (const protocol of [0, 3, 0xffff]) {
+    it(`answers pinUvAuthProtocol ${protocol} (only 1 and 2 are supported) on both commands`, async () => {
       const s = setup();
       await register(s, { rk: true });
       const mc = makeCredentialParams();
@@ -875,7 +875,7 @@ describe('the order of checks', () => {
     ga.set(0x05, options({ rk: true, uv: true }));
     ga.set(0x06, bytes(16));
     expect(await statusOf(s, GA, ga, withoutUv())).toBe(statusName(Status.MISSING_PARAMETER));
-    ga.set(0x07, 1);
+    ga.set(0x07, 3);
     expect(await statusOf(s, GA, ga, withoutUv())).toBe(statusName(Status.INVALID_PARAMETER));
     ga.delete(0x06);
     ga.delete(0x07);

@@ -37,19 +37,21 @@ describe('getInfo', () => {
     const info = decodeStrict(await infoBytes()) as CborMap;
     expect(info).toBeInstanceOf(Map);
     expect(info.get(0x01)).toEqual(['FIDO_2_0', 'FIDO_2_1']);
-    expect(info.get(0x02)).toEqual(['credBlob', 'credProtect']);
+    expect(info.get(0x02)).toEqual(['credBlob', 'credProtect', 'hmac-secret', 'hmac-secret-mc']);
     expect(info.get(0x03)).toEqual(AAGUID);
     const options = info.get(0x04) as CborMap;
     expect(options.get('rk')).toBe(true);
     expect(options.get('up')).toBe(true);
     expect(options.get('uv')).toBe(true);
     expect(options.get('makeCredUvNotRqd')).toBe(true);
+    // clientPIN is there for hmac-secret's key agreement, and no PIN is set (clientPin.test.ts).
+    expect(options.get('clientPin')).toBe(false);
     // Nothing the core does not implement is claimed.
-    for (const absent of ['plat', 'clientPin', 'pinUvAuthToken', 'credMgmt', 'bioEnroll', 'largeBlobs', 'ep', 'alwaysUv', 'authnrCfg']) {
+    for (const absent of ['plat', 'pinUvAuthToken', 'credMgmt', 'bioEnroll', 'largeBlobs', 'ep', 'alwaysUv', 'authnrCfg']) {
       expect(options.has(absent), absent).toBe(false);
     }
     expect(info.get(0x05)).toBe(7609); // maxMsgSize: the CTAPHID maximum
-    expect(info.has(0x06)).toBe(false); // no pinUvAuthProtocols
+    expect(info.get(0x06)).toEqual([2, 1]); // pinUvAuthProtocols, preferred first
     expect(info.get(0x08)).toBe(1023); // maxCredentialIdLength
     expect(info.get(0x09)).toEqual(['internal']);
     const algorithms = info.get(0x0a) as CborMap[];
@@ -58,7 +60,7 @@ describe('getInfo', () => {
       [-8, 'public-key'],
     ]);
     expect(info.get(0x0f)).toBe(32); // maxCredBlobLength
-    expect([...info.keys()]).toEqual([0x01, 0x02, 0x03, 0x04, 0x05, 0x08, 0x09, 0x0a, 0x0f]);
+    expect([...info.keys()]).toEqual([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0a, 0x0f]);
   });
 
   it('carries the AAGUID and transports it was configured with', async () => {
@@ -83,13 +85,14 @@ describe('getInfo', () => {
     }
   });
 
-  it('sorts the options map canonically on the wire: rk, up, uv, then makeCredUvNotRqd', async () => {
+  it('sorts the options map canonically on the wire: rk, up, uv, clientPin, then makeCredUvNotRqd', async () => {
     const bytes = await infoBytes();
     const expected = concat(
-      hex('04 a4'),
+      hex('04 a5'),
       text('rk'), hex('f5'),
       text('up'), hex('f5'),
       text('uv'), hex('f5'),
+      text('clientPin'), hex('f4'),
       hex('70'), utf8('makeCredUvNotRqd'), hex('f5'),
     );
     expect(indexOf(bytes, expected)).toBeGreaterThan(0);
@@ -104,7 +107,7 @@ describe('getInfo', () => {
 
   it('starts with key 0x01 and ends with maxCredBlobLength 32 (keys in ascending order)', async () => {
     const bytes = await infoBytes();
-    expect(Array.from(bytes.subarray(0, 3))).toEqual([0xa9, 0x01, 0x82]);
+    expect(Array.from(bytes.subarray(0, 3))).toEqual([0xaa, 0x01, 0x82]);
     expect(Array.from(bytes.subarray(-3))).toEqual([0x0f, 0x18, 0x20]);
   });
 
