@@ -71,6 +71,24 @@ export interface UserVerificationRequest {
 
 export type AuthenticatorState = 'enabled' | 'disabled' | 'not-registered';
 
+/** One line of a credential choice dialog. */
+export interface CredentialChoiceItem {
+  /** The account, e.g. the user name. */
+  readonly label: string;
+  /** A second line, e.g. the display name and when it was last used. */
+  readonly detail?: string | undefined;
+}
+
+/** A small dialog that lets the user pick one of several passkeys for a site. */
+export interface CredentialChoiceRequest {
+  /** Owner window: the caller's top-level window from the operation request. */
+  readonly hwnd: bigint;
+  readonly title: string;
+  readonly message: string;
+  /** Two or more. */
+  readonly items: readonly CredentialChoiceItem[];
+}
+
 /** Which generation of each plugin function the addon resolved from webauthn.dll. */
 export interface PluginApiInfo {
   /** false when webauthn.dll lacks the plugin API (Windows older than 26100.6725). */
@@ -110,6 +128,14 @@ export interface WindowsAddon {
   removeCredentials(clsid: Guid, credentials: readonly CredentialDetails[]): void;
   removeAllCredentials(clsid: Guid): void;
   getAllCredentials(clsid: Guid): CredentialDetails[];
+
+  /**
+   * OPTIONAL (added after the first contract; an addon without it is complete, and the host then
+   * refuses to guess between several credentials): show a modal dialog owned by `hwnd` (for
+   * example TaskDialogIndirect with one command link per item) and resolve with the chosen index,
+   * or reject with an Error whose hresult is NTE_USER_CANCELLED when the user dismisses it.
+   */
+  chooseCredential?(request: CredentialChoiceRequest): Promise<number>;
 
   // DPAPI for the vault key (current Windows user).
   protectData(data: Uint8Array): Uint8Array;
