@@ -157,6 +157,19 @@ str(const char *s)
 }
 
 static void
+strings(const char *k, char **v, size_t n)
+{
+	key(k);
+	putchar('[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		str(v[i]);
+	}
+	putchar(']');
+}
+
+static void
 step(const char *name, int r)
 {
 	key(name);
@@ -264,24 +277,8 @@ main(int argc, char **argv)
 	r = fido_dev_get_cbor_info(dev, ci);
 	step("getInfo", r);
 	if (r == FIDO_OK) {
-		char **v = fido_cbor_info_versions_ptr(ci);
-		key("versions");
-		putchar('[');
-		for (size_t i = 0; i < fido_cbor_info_versions_len(ci); i++) {
-			if (i)
-				putchar(',');
-			str(v[i]);
-		}
-		putchar(']');
-		char **e = fido_cbor_info_extensions_ptr(ci);
-		key("extensions");
-		putchar('[');
-		for (size_t i = 0; i < fido_cbor_info_extensions_len(ci); i++) {
-			if (i)
-				putchar(',');
-			str(e[i]);
-		}
-		putchar(']');
+		strings("versions", fido_cbor_info_versions_ptr(ci), fido_cbor_info_versions_len(ci));
+		strings("extensions", fido_cbor_info_extensions_ptr(ci), fido_cbor_info_extensions_len(ci));
 		key("aaguid");
 		hex(fido_cbor_info_aaguid_ptr(ci), fido_cbor_info_aaguid_len(ci));
 		char **on = fido_cbor_info_options_name_ptr(ci);
