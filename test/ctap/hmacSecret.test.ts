@@ -4,12 +4,17 @@
  * CredRandoms, outputs stable across assertions, different with and without UV and per credential,
  * one and two salts, both protocols, and every error status, none of which costs a prompt or a write.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CborMap, CborValue } from '../../src/cbor/index.js';
-import { Command, Status, statusName, type RequestContext } from '../../src/ctap/index.js';
+import { Authenticator, Command, Status, statusName, type RequestContext } from '../../src/ctap/index.js';
+import { openVault } from '../../src/vault/vault.js';
 import { evaluatePrf, webAuthnPrfSalt } from '../../src/ctap/extensions/prf.js';
 import { approving, ScriptedUser } from '../support/users.js';
 import {
+  AAGUID,
   bodyMap,
   bytes,
   createCredential,
@@ -201,6 +206,39 @@ describe('hmac-secret on getAssertion', () => {
     expect(outputs.get(b.id.join())).toEqual(expectedOutput(secretsOf(b.id).hmacSecretWithoutUv!, salt(5)));
     expect(outputs.get(c.id.join())).toBeUndefined();
     expect(await run()).toEqual(outputs);
+  });
+});
+
+describe('hmac-secret with the real vault', () => {
+  it('seals the CredRandoms with the credential: after a restart (new key agreement key) the outputs are the same', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-hmac-'));
+    const where = { path: join(dir, 'vault.db'), keyDir: join(dir, 'keys') };
+    try {
+      let vault = openVault(where);
+      let authenticator = new Authenticator({ store: vault, aaguid: AAGUID });
+      const params = makeCredentialParams().set(0x06, textMap({ 'hmac-secret': true }));
+      const created = await createCredential(authenticator, approving(), params);
+      const run = async (uv: boolean) => {
+        const platform = await Platform.agree(authenticator, 2);
+        const request = getAssertionParams({ allow: [created.id] }).set(0x04, textMap({ 'hmac-secret': platform.hmacSecretInput(salt(4)) }));
+        if (uv) request.set(0x05, options({ uv: true }));
+        const response = await authenticator.handle(GA, encode(request), approving());
+        expect(response.status).toBe(Status.OK);
+        return platform.decrypt(parseAuthData(bodyMap(response).get(0x02) as Uint8Array).extensions?.get('hmac-secret') as Uint8Array);
+      };
+      const before = [await run(false), await run(true)];
+      const secrets = vault.openSecrets(vault.findById(RP, created.id)!);
+      expect(before[0]).toEqual(expectedOutput(secrets.hmacSecretWithoutUv!, salt(4)));
+      expect(before[1]).toEqual(expectedOutput(secrets.hmacSecretWithUv!, salt(4)));
+      vault.close();
+
+      vault = openVault({ ...where, create: false });
+      authenticator = new Authenticator({ store: vault, aaguid: AAGUID });
+      expect([await run(false), await run(true)]).toEqual(before);
+      vault.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
