@@ -7,6 +7,7 @@ import { Authenticator, type AttestationMode, type CredentialStore } from '../ct
 import { keyDirForThisProcess, vaultPathForThisProcess } from '../vault/paths.js';
 import { openVault, type Vault } from '../vault/vault.js';
 import { AAGUID } from './identity.js';
+import { followWindowsCache, platformProtector } from './windowsPlatform.js';
 
 /** Environment variable that supplies the vault passphrase non-interactively. */
 export const PASSPHRASE_ENV = 'LATCHKEY_PASSPHRASE';
@@ -23,16 +24,23 @@ export function vaultPath(choice: VaultChoice = {}): string {
   return vaultPathForThisProcess(choice.path);
 }
 
-/** Opens (or creates) the user's vault with the protector it records. */
+/**
+ * Opens (or creates) the user's vault with the protector it records. On Windows a new vault is
+ * protected with DPAPI, and deletions also leave Windows' credential cache (windowsPlatform.ts).
+ */
 export function openUserVault(choice: VaultChoice = {}): Vault {
   const env = choice.env ?? process.env;
   const passphrase = env[PASSPHRASE_ENV];
-  return openVault({
+  const hasPassphrase = passphrase !== undefined && passphrase !== '';
+  const protector = hasPassphrase ? undefined : platformProtector();
+  const vault = openVault({
     path: vaultPath(choice),
     create: choice.create ?? true,
     keyDir: keyDirForThisProcess(),
-    ...(passphrase !== undefined && passphrase !== '' ? { passphrase } : {}),
+    ...(hasPassphrase ? { passphrase } : {}),
+    ...(protector !== undefined ? { protector } : {}),
   });
+  return followWindowsCache(vault);
 }
 
 export interface AuthenticatorChoice {
