@@ -15,18 +15,27 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   delete: { summary: 'delete a passkey by credential id (asks first; --yes to skip)', load: () => import('./commands/delete.js') },
   ctap: { summary: 'serve a raw CTAP2 channel on stdin/stdout (--stdio)', load: () => import('./commands/ctap.js') },
   passphrase: { summary: 'protect the vault key with a passphrase, or go back to a key file', load: () => import('./commands/passphrase.js') },
+  register: { summary: 'Windows: make Latchkey a passkey provider (add or update), resync its passkey list', load: () => import('./commands/register.js') },
+  unregister: { summary: 'Windows: remove Latchkey from the passkey providers (the vault is kept)', load: () => import('./commands/unregister.js') },
+  status: { summary: 'Windows: registered? enabled? signing key, cached passkeys, vault locked? (--json)', load: () => import('./commands/status.js') },
+};
+
+const SERVE_COM = {
+  summary: 'Windows: the COM server the package starts (serve --com [--vault PATH] [--idle-timeout S] [--log FILE])',
+  load: () => import('./commands/serveCom.js'),
 };
 
 export const VERSION = '0.1.0';
 
 export function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length), 'serve --com'.length);
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return [
     'Usage: latchkey <command> [options]',
     '',
     'Commands:',
     ...lines,
+    `  ${'serve --com'.padEnd(width)}  ${SERVE_COM.summary}`,
     '',
     'Common options:',
     '  --vault PATH   the vault file (default: $LATCHKEY_VAULT, else the OS data directory)',
@@ -50,7 +59,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(`latchkey ${VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
+  // `serve --com` (Windows' COM activation, serveCom.ts) is routed apart from the other serve modes.
+  const command = name === 'serve' && args.includes('--com') ? SERVE_COM : COMMANDS[name];
   if (command === undefined) {
     io.stderr(`latchkey: unknown command ${JSON.stringify(name)}\nRun 'latchkey help' for usage.\n`);
     return 2;
