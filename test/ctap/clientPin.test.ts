@@ -4,9 +4,10 @@
  * authenticator on which no PIN can be set. No clientPIN request ever prompts the user or writes.
  */
 import { p256 } from '@noble/curves/nist.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeStrict, encodeCanonical, type CborMap, type CborValue } from '../../src/cbor/index.js';
-import { Authenticator, Command, Status, statusName } from '../../src/ctap/index.js';
+import { Authenticator, Command, SPEC_STATUSES, Status, statusName } from '../../src/ctap/index.js';
 import { MemoryStore } from '../support/memoryStore.js';
 import { approving, refusing } from '../support/users.js';
 import {
@@ -19,6 +20,7 @@ import {
   options,
   setup,
   snapshot,
+  textMap,
   type Setup,
 } from '../support/ctapHelpers.js';
 import { concat, getKeyAgreement, Platform } from './platformPin.js';
@@ -302,4 +304,41 @@ describe('pinUvAuthParam on makeCredential and getAssertion (no pinUvAuthToken i
     expect(statusName((await s.authenticator.handle(MC, encode(mc), ctx)).status)).toBe(statusName(Status.PIN_AUTH_INVALID));
     expect(ctx.user.prompts).toEqual([]);
   });
+});
+
+describe('property: random clientPIN requests and hmac-secret inputs', () => {
+  const value: fc.Arbitrary<CborValue> = fc.letrec<{ v: CborValue }>((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small' },
+      fc.integer({ min: -300, max: 70000 }),
+      fc.boolean(),
+      fc.string({ maxLength: 8 }),
+      fc.uint8Array({ maxLength: 96 }),
+      fc.array(tie('v'), { maxLength: 3 }),
+      fc.array(fc.tuple(fc.integer({ min: -4, max: 12 }), tie('v')), { maxLength: 5 }).map((entries) => new Map<CborValue, CborValue>(entries)),
+    ),
+  })).v;
+  const requestMap = fc
+    .array(fc.tuple(fc.integer({ min: 0, max: 11 }), value), { maxLength: 8 })
+    .map((entries) => new Map<CborValue, CborValue>(entries));
+
+  it('never throws, answers only spec statuses, never prompts or writes', async () => {
+    const s = setup();
+    const known = await createCredential(s.authenticator, approving(), makeCredentialParams().set(0x06, textMap({ 'hmac-secret': true })));
+    await fc.assert(
+      fc.asyncProperty(requestMap, fc.boolean(), async (map, asExtension) => {
+        const ctx = approving();
+        const before = snapshot(s.store);
+        const response = asExtension
+          ? await s.authenticator.handle(Command.GetAssertion, encode(getAssertionParams({ allow: [known.id] }).set(0x04, textMap({ 'hmac-secret': map }))), ctx)
+          : await s.authenticator.handle(CP, encode(map), ctx);
+        expect(SPEC_STATUSES.has(response.status)).toBe(true);
+        if (!asExtension || response.status !== Status.OK) {
+          expect(ctx.user.prompts).toEqual([]);
+          expect(snapshot(s.store)).toEqual(before);
+        }
+      }),
+      { numRuns: Number(process.env['LATCHKEY_PROPERTY_RUNS'] ?? 300) },
+    );
+  }, 120_000);
 });
