@@ -12,9 +12,17 @@
  * - every other PRF/hmac-secret input is removed before the core sees it, so the request succeeds
  *   without the extension output instead of failing on an input the core cannot open.
  *
- * THE SEAM: when Windows' clear-text salt format is known and the core accepts clear salts
- * (src/ctap/extensions/prf.ts `evaluatePrf`, being added to the core), map a `clear-salts` input
- * to it in {@link planPrf} instead of removing it, and return the outputs in the response.
+ * The core's CTAP hmac-secret (src/ctap/extensions/hmacSecret.ts) needs a clientPIN key agreement
+ * with the platform, which Windows cannot perform with a plugin, so leaving an `encrypted-salts`
+ * input in place would fail the whole request.
+ *
+ * THE SEAM: the core's PRF itself has landed (src/ctap/extensions/prf.ts, `evaluatePrf` over the
+ * credential's CredRandoms). What is missing is Windows' side: whether it sends WebAuthn PRF inputs
+ * (to be hashed with `webAuthnPrfSalt`) or salts, in which field, and where it expects the outputs
+ * (the getAssertion response's unsigned extension outputs, key 8, is the likely place). Once known,
+ * keep a `clear-salts` input here (instead of removing it), evaluate it for the credential that
+ * signed (the store's `openSecrets` + `evaluatePrf`, with the UV flag of the assertion), and add
+ * the outputs to the response map in pluginHost.ts.
  * @module
  */
 import type { CborMap, CborValue } from '../../cbor/index.js';
