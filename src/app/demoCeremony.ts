@@ -5,6 +5,7 @@
  * party's verdict.
  * @module
  */
+import { decodeStrict } from '../cbor/index.js';
 import { equalBytes, fromBase64Url, toBase64Url, toHex } from '../crypto/bytes.js';
 import { statusName } from '../ctap/status.js';
 import type { CtapSend, WebAuthnPlatform } from './webauthnClient.js';
@@ -18,6 +19,13 @@ export interface DemoCeremonyOptions {
   readonly userVerification: 'required' | 'preferred';
 }
 
+
+/** The COSE algorithm of a COSE_Key, by name. */
+function algorithmName(coseKey: Uint8Array): string {
+  const key = decodeStrict(coseKey);
+  const alg = key instanceof Map ? key.get(3) : undefined;
+  return alg === -7 ? 'ES256' : alg === -8 ? 'EdDSA' : `COSE algorithm ${String(alg)}`;
+}
 
 /** `send`, printing one line per CTAP command and its answer. */
 export function tracingSend(send: CtapSend, say: (line: string) => void): CtapSend {
@@ -91,6 +99,6 @@ export async function runDemoCeremony(
     `  relying party: ACCEPTED sign-in as user handle ${toBase64Url(assertion.userHandle ?? new Uint8Array()).slice(0, 12)}… ` +
       `(userVerified=${authentication.authenticationInfo.userVerified}, counter=${authentication.authenticationInfo.newCounter})`,
   );
-  say(`    authenticatorData ${toHex(assertion.authenticatorData).slice(0, 16)}… signed with ES256`);
+  say(`    authenticatorData ${toHex(assertion.authenticatorData).slice(0, 16)}… signed with ${algorithmName(info.credential.publicKey)}`);
   return { accepted: true };
 }

@@ -9,6 +9,14 @@ import { UsageError, type CliIo } from './io.js';
 type CommandModule = { run(args: readonly string[], io: CliIo): Promise<number> };
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  start: {
+    summary: 'serve CTAPHID on 127.0.0.1:8765 (--listen) and prove it with a demo ceremony (--no-demo); Ctrl-C stops',
+    load: () => import('./commands/start.js'),
+  },
+  serve: {
+    summary: 'serve CTAPHID for FIDO clients: --ctaphid <host:port | unix-socket-path> (loopback unless --allow-remote)',
+    load: () => import('./commands/serve.js'),
+  },
   demo: { summary: 'register and sign in at a demo relying party, end to end', load: () => import('./commands/demo.js') },
   info: { summary: "show the authenticator's getInfo (--json for machine output)", load: () => import('./commands/info.js') },
   list: { summary: 'list the passkeys in the vault (--json)', load: () => import('./commands/list.js') },

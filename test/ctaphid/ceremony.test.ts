@@ -12,7 +12,7 @@ import { nobodyThere } from '../../src/app/userVerifiers.js';
 import { CtapStatusError, WebAuthnPlatform } from '../../src/app/webauthnClient.js';
 import { Command } from '../../src/ctap/index.js';
 import { encode, makeCredentialParams, options, setup } from '../support/ctapHelpers.js';
-import { HidClient } from '../support/hidClient.js';
+import { HidClient } from './hidClient.js';
 import { authenticate, ORIGIN, register } from '../support/relyingParty.js';
 import { startServer, type Harness } from './harness.js';
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeStrict, type CborMap } from '../../src/cbor/index.js';
 import { Command } from '../../src/ctap/index.js';
 import { clientDataHash, concat, encode, makeCredentialParams, parseAuthData, sha256, textMap } from '../support/ctapHelpers.js';
-import { BROADCAST, HidClient } from '../support/hidClient.js';
+import { BROADCAST, HidClient } from './hidClient.js';
 import { startServer, type Harness } from './harness.js';
 
 let harness: Harness | undefined;

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Command, type CtapResponse } from '../../src/ctap/index.js';
 import { encode, getAssertionParams, makeCredentialParams, options } from '../support/ctapHelpers.js';
-import { BROADCAST, CMD, contPacket, ERR, errorCode, HidClient, initPacket, messagePackets } from '../support/hidClient.js';
+import { BROADCAST, CMD, contPacket, ERR, errorCode, HidClient, initPacket, messagePackets } from './hidClient.js';
 import { GatedUser, startServer, type Harness } from './harness.js';
 
 let harness: Harness | undefined;

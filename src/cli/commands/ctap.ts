@@ -5,11 +5,10 @@
  * @module
  */
 import { buildAuthenticator, openUserVault } from '../../app/main.js';
-import { approveAll, nobodyThere, terminalPrompt } from '../../app/userVerifiers.js';
-import type { UserVerifier } from '../../ctap/index.js';
 import { serveStdioChannel } from '../../transports/stdio/stdioChannel.js';
 import { parseCommandArgs, VAULT_OPTION } from '../args.js';
 import { UsageError, type CliIo } from '../io.js';
+import { APPROVE_ALL_OPTION, ATTESTATION_OPTION, attestationChoice, chooseUserVerifier, VERBOSE_OPTION } from '../serving.js';
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(
@@ -17,35 +16,21 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     args,
     {
       ...VAULT_OPTION,
+      ...APPROVE_ALL_OPTION,
+      ...ATTESTATION_OPTION,
+      ...VERBOSE_OPTION,
       stdio: { type: 'boolean', default: false },
-      'approve-all': { type: 'boolean', default: false },
-      attestation: { type: 'string', default: 'none' },
-      verbose: { type: 'boolean', default: false },
     },
     { min: 0, max: 0, names: '' },
   );
   if (!values.stdio) throw new UsageError('ctap: say which channel to serve: --stdio (the only one so far)');
-  if (values.attestation !== 'none' && values.attestation !== 'packed') {
-    throw new UsageError(`ctap: --attestation must be "none" or "packed", not ${JSON.stringify(values.attestation)}`);
-  }
-
-  let user: UserVerifier;
-  if (values['approve-all']) {
-    io.stderr(
-      '\n*** latchkey: --approve-all is ON: every presence and verification request is approved without asking. ***\n' +
-        '*** For testing only. Never use it with a vault that holds real passkeys.                              ***\n\n',
-    );
-    user = approveAll;
-  } else if (io.stderrIsTty) {
-    user = terminalPrompt({ write: io.stderr });
-  } else {
-    user = nobodyThere;
-  }
+  const attestation = attestationChoice('ctap', values.attestation);
+  const { user } = chooseUserVerifier(values['approve-all'], io);
 
   const vault = openUserVault({ path: values.vault, env: io.env });
   try {
     const authenticator = buildAuthenticator(vault, {
-      attestation: values.attestation === 'packed' ? 'packed-self' : 'none',
+      attestation,
       userVerification: user.canVerify,
       log: values.verbose ? (line) => io.stderr(`latchkey: ${line}\n`) : undefined,
     });
