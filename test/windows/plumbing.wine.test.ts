@@ -180,7 +180,7 @@ describe.skipIf(skip !== undefined)('Windows addon under Wine: COM and plugin-AP
     expect(r['lockWhilePending']).toEqual({ hresult: 0, status: 'locked' });
     expect(r['cancelHresult']).toBe(0);
     expect(r['cancelled'].hresult).toBe(HRESULT.NTE_USER_CANCELLED);
-    expect(r['cancelledAfterMs']).toBeLessThan(1000);
+    expect(r['cancelledAfterMs']).toBeLessThan(4000); // the handler holds it forever otherwise
     expect(r['cancels']).toContain(r['cancelled'].transactionId);
   });
 
@@ -208,7 +208,8 @@ describe.skipIf(skip !== undefined)('Windows addon under Wine: COM and plugin-AP
   it('ends an operation promptly when Windows cancels it during a slow Hello prompt', () => {
     const r = ecdsa.report;
     expect(r['uvSlowCancelled'].hresult).toBe(HRESULT.NTE_USER_CANCELLED);
-    expect(r['uvSlowCancelledAfterMs']).toBeLessThan(1000);
+    // Well before the 8 s Hello prompt would have answered.
+    expect(r['uvSlowCancelledAfterMs']).toBeLessThan(4000);
   });
 
   it('answers HRESULT_FROM_WIN32(ERROR_TIMEOUT) when JavaScript never replies, and serves the next call', () => {

@@ -209,7 +209,7 @@ results.uvBadArgument = await addon.performUserVerification({ hwnd: 1, transacti
 );
 results.pluginApiAfterUv = addon.pluginApi();
 if (!quick) {
-  driver.setUserVerification('slow', 6_000);
+  driver.setUserVerification('slow', 8_000);
   const slowTx = newTransaction();
   const slowCall = call('getAssertion', request, 'valid', slowTx);
   await tick(500);
