@@ -33,6 +33,8 @@ const EMPTY = new Uint8Array(0);
 export class Authenticator {
   readonly config: ResolvedConfig;
   private pendingAssertions: PendingAssertions | undefined;
+  /** The command `handle` is working on (it may be waiting for the user), if any. */
+  private operation: number | undefined;
   private readonly infoBytes: Uint8Array;
   /** The PIN/UV auth protocols' key agreement keys: one instance, one power-up. */
   private readonly keyAgreement: KeyAgreementKeys;
@@ -99,8 +101,21 @@ export class Authenticator {
   /**
    * The byte entry point: `command` and its CBOR parameters in, a status and CBOR body out.
    * Never throws; never answers a status outside the spec's table.
+   *
+   * One operation at a time: while a command is in progress (makeCredential, getAssertion and
+   * selection may wait minutes for the user), every other command but getInfo answers
+   * CTAP1_ERR_CHANNEL_BUSY at once and changes nothing: not the operation in progress, not its
+   * user prompt, not the getNextAssertion state. Transports that already serialise (CTAPHID, the
+   * Windows host, stdio) never see it; it protects an authenticator shared between transports.
    */
   async handle(command: number, params: Uint8Array, ctx: RequestContext): Promise<CtapResponse> {
+    if (this.operation !== undefined && command !== Command.GetInfo) {
+      const busy = new CtapError(Status.CHANNEL_BUSY, `busy with command 0x${this.operation.toString(16).padStart(2, '0')}`);
+      this.logFailure(command, Status.CHANNEL_BUSY, busy);
+      return { status: Status.CHANNEL_BUSY };
+    }
+    const holds = command !== Command.GetInfo;
+    if (holds) this.operation = command;
     try {
       // Continuation state survives only until the next command that is not getNextAssertion.
       if (command !== Command.GetNextAssertion) this.pending = undefined;
@@ -133,6 +148,8 @@ export class Authenticator {
       const status = statusOf(error);
       this.logFailure(command, status, error);
       return { status };
+    } finally {
+      if (holds) this.operation = undefined;
     }
   }
 
