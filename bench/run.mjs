@@ -6,6 +6,12 @@
 //    on-disk vault holding 100,000 credentials, next to a bare @noble/curves P-256 sign of the same
 //    message size, and the ratio between them (target: the whole path adds at most 10% to its signature).
 // 2. Credential lookup at 1,000 vs 1,000,000 stored credentials (target: flat).
+// 3. getAssertion over the CTAPHID socket (a client and the server in this process, TCP loopback)
+//    next to the in-process byte entry point on the same authenticator: round-trip latency and
+//    throughput, and their ratio (the transport's cost).
+// 4. Cold start: spawning `node dist/cli/main.js serve --ctaphid 127.0.0.1:0 …` until the first
+//    getAssertion response over the socket, next to a bare `node -e 0`, as a ratio (target ≤ 1.5×).
+//    LATCHKEY_BENCH_NODE=/path/to/node measures it under another Node (e.g. 22, for its compile cache).
 //
 // Rounds of each measurement are interleaved so machine noise hits all of them alike; medians are reported.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +23,9 @@ import { buildAuthenticator } from '../dist/app/main.js';
 import { approveAll } from '../dist/app/userVerifiers.js';
 import { openVault } from '../dist/vault/vault.js';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { CtaphidClient } from '../dist/app/ctaphidClient.js';
+import { listenCtaphid } from '../dist/transports/ctaphid/server.js';
 
 const quick = process.argv.includes('--quick');
 const VAULT_SIZE = quick ? 10_000 : 100_000;
@@ -176,12 +185,156 @@ function sampleIds(vault, size) {
   return ids;
 }
 
+/** A fresh on-disk vault holding one ES256 credential for example.com; returns what a getAssertion needs. */
+async function vaultWithOneCredential(name) {
+  const vault = newVault(name);
+  const authenticator = buildAuthenticator(vault);
+  const created = await authenticator.handle(
+    0x01,
+    encodeCanonical(
+      new Map([
+        [1, clientDataHash()],
+        [2, new Map([['id', 'example.com'], ['name', 'Example']])],
+        [3, new Map([['id', new Uint8Array(randomBytes(16))], ['name', 'cold'], ['displayName', 'Cold']])],
+        [4, [new Map([['alg', -7], ['type', 'public-key']])]],
+      ]),
+    ),
+    ctx,
+  );
+  if (created.status !== 0) throw new Error(`makeCredential failed: ${created.status}`);
+  const credentialId = findCredentialId(created.body);
+  const gaParams = () =>
+    encodeCanonical(new Map([[1, 'example.com'], [2, clientDataHash()], [3, [new Map([['id', credentialId], ['type', 'public-key']])]]]));
+  return { vault, authenticator, gaParams, path: join(work, name, 'vault.db'), keyDir: join(work, name, 'keys') };
+}
+
+async function socketTransport() {
+  console.log('\n== getAssertion over the CTAPHID socket (TCP loopback, client and server in this process) vs Authenticator.handle');
+  const { vault, authenticator, gaParams } = await vaultWithOneCredential('socket');
+  const server = await listenCtaphid({ kind: 'tcp', host: '127.0.0.1', port: 0 }, { authenticator, context: () => ctx });
+  const client = await CtaphidClient.connect(server.address);
+  const check = (reply) => {
+    if (reply.status !== 0) throw new Error(`getAssertion failed: ${reply.status}`);
+  };
+  for (let i = 0; i < 50; i++) check(await client.send(0x02, gaParams())); // warm both paths
+  const direct = [], socket = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    direct.push(await timeRound(OPS_PER_ROUND, async () => check(await authenticator.handle(0x02, gaParams(), ctx))));
+    socket.push(await timeRound(OPS_PER_ROUND, async () => check(await client.send(0x02, gaParams()))));
+  }
+  const d = median(direct), s = median(socket);
+  console.log(`   in process: Authenticator.handle        ${fmt(1000 / d, 0).padStart(7)} ops/s  ${fmt(d * 1000, 0).padStart(6)} µs`);
+  console.log(`   over the socket: one client, in turn    ${fmt(1000 / s, 0).padStart(7)} ops/s  ${fmt(s * 1000, 0).padStart(6)} µs   ${fmt(s / d, 2)}× in process (+${fmt((s - d) * 1000, 0)} µs a round trip)`);
+
+  // Throughput with several clients at once: one transaction at a time, so the others are told
+  // ERR_CHANNEL_BUSY and retry, as FIDO clients do with a USB key.
+  const CLIENTS = 4;
+  const others = await Promise.all(Array.from({ length: CLIENTS }, () => CtaphidClient.connect(server.address)));
+  const perClient = Math.max(25, OPS_PER_ROUND / CLIENTS);
+  const started = performance.now();
+  await Promise.all(others.map(async (c) => { for (let i = 0; i < perClient; i++) check(await c.send(0x02, gaParams())); }));
+  const elapsed = performance.now() - started;
+  console.log(`   over the socket: ${CLIENTS} clients at once       ${fmt((CLIENTS * perClient * 1000) / elapsed, 0).padStart(7)} ops/s in all (busy answers retried)`);
+  for (const c of [client, ...others]) c.close();
+  await server.close();
+  vault.close();
+}
+
+/** Spawns `args` and resolves with the milliseconds until `ready(child)` resolves; the child is then stopped. */
+function timeSpawn(node, args, env, ready) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(node, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr.resume(); // --approve-all's warning; kept flowing so the child never blocks on it
+    child.on('error', reject);
+    ready(child).then(
+      () => {
+        const elapsed = performance.now() - t0;
+        if (child.exitCode !== null) resolve(elapsed);
+        else {
+          child.once('exit', () => resolve(elapsed));
+          child.kill('SIGTERM');
+        }
+      },
+      (error) => {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        reject(error);
+      },
+    );
+  });
+}
+
+/** What `node -p <expression>` prints. */
+function nodeSays(node, expression) {
+  return new Promise((resolve) => {
+    const child = spawn(node, ['-p', expression], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', () => resolve(out.trim()));
+  });
+}
+
+async function coldStart() {
+  const node = process.env.LATCHKEY_BENCH_NODE || process.execPath;
+  const version = await nodeSays(node, 'process.version');
+  const hasCompileCache = (await nodeSays(node, "typeof require('node:module').enableCompileCache")) === 'function';
+  const { vault, gaParams, path, keyDir } = await vaultWithOneCredential('cold');
+  vault.close();
+  const env = { ...process.env, LATCHKEY_KEY_DIR: keyDir, XDG_CACHE_HOME: join(work, 'cache') };
+  const uncached = { ...env, NODE_DISABLE_COMPILE_CACHE: '1' };
+  delete env.NODE_DISABLE_COMPILE_CACHE;
+  const args = ['dist/cli/main.js', 'serve', '--ctaphid', '127.0.0.1:0', '--approve-all', '--vault', path];
+  console.log(`\n== Cold start under node ${version}: spawn → first getAssertion response over the socket, vs a bare \`node -e 0\``);
+  console.log(`   command: ${node === process.execPath ? 'node' : node} ${args.join(' ')}   (port 0: the free port it reports)`);
+  const firstAssertion = (child) =>
+    new Promise((resolve, reject) => {
+      let out = '';
+      let err = '';
+      child.stderr.on('data', (chunk) => (err += chunk));
+      child.once('exit', (code) => reject(new Error(`serve exited (${code}) before answering:\n${out}${err}`)));
+      child.stdout.on('data', function onData(chunk) {
+        out += chunk;
+        const match = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+        if (match === null) return;
+        child.stdout.off('data', onData);
+        CtaphidClient.connect({ kind: 'tcp', host: '127.0.0.1', port: Number(match[1]) })
+          .then(async (client) => {
+            const reply = await client.send(0x02, gaParams());
+            client.close();
+            if (reply.status !== 0) throw new Error(`getAssertion failed: ${reply.status}`);
+          })
+          .then(resolve, reject);
+      });
+    });
+  const exited = (child) => new Promise((resolve) => child.once('exit', resolve));
+  await timeSpawn(node, args, env, firstAssertion); // once to fill the compile cache (where there is one) and the OS's caches
+  const bare = [], cold = [], coldUncached = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    bare.push(await timeSpawn(node, ['-e', '0'], env, exited));
+    cold.push(await timeSpawn(node, args, env, firstAssertion));
+    if (hasCompileCache) coldUncached.push(await timeSpawn(node, args, uncached, firstAssertion));
+  }
+  const b = median(bare), c = median(cold);
+  console.log(`   node -e 0                                   ${fmt(b, 1).padStart(7)} ms`);
+  if (hasCompileCache) {
+    const u = median(coldUncached);
+    console.log(`   serve → first getAssertion, no compile cache  ${fmt(u, 1).padStart(7)} ms   ${fmt(u / b, 2)}× node -e 0`);
+    console.log(`   serve → first getAssertion, compile cache     ${fmt(c, 1).padStart(7)} ms   ${fmt(c / b, 2)}× node -e 0 (target ≤ 1.5×)`);
+  } else {
+    console.log(`   serve → first getAssertion                  ${fmt(c, 1).padStart(7)} ms   ${fmt(c / b, 2)}× node -e 0 (target ≤ 1.5×; this Node has no module.enableCompileCache, 22.1+ does)`);
+  }
+}
+
 const { decodeStrict } = await import('../dist/cbor/index.js');
 globalThis.__decode = decodeStrict;
 console.log(`Latchkey bench — node ${process.version}, ${new Date().toISOString()}${quick ? ' (quick)' : ''}`);
 try {
-  await hotPath();
-  await lookups();
+  if (!process.argv.includes('--transport-only')) {
+    await hotPath();
+    await lookups();
+  }
+  await socketTransport();
+  await coldStart();
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

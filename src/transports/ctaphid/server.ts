@@ -5,7 +5,6 @@
  * @module
  */
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { lookup } from 'node:dns/promises';
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { formatListenAddress, isLoopbackAddress, type ListenAddress } from './address.js';
 import type { Link, PeerInfo } from './channels.js';
@@ -153,7 +152,7 @@ function serveConnection(socket: Socket, peer: PeerInfo, device: CtaphidDevice, 
 
 /** The IP address to bind for `host`, refused unless it is a loopback one or `allowRemote`. */
 async function resolveHost(host: string, allowRemote: boolean): Promise<string> {
-  const ip = isIP(host) !== 0 ? host : (await lookup(host)).address;
+  const ip = isIP(host) !== 0 ? host : (await (await import('node:dns/promises')).lookup(host)).address; // names are rare: load DNS only for them
   if (!allowRemote && !isLoopbackAddress(ip)) {
     const shown = ip === host ? host : `${host} (${ip})`;
     throw new ListenError(
