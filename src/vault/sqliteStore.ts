@@ -180,6 +180,7 @@ export class SqliteCredentialStore implements CredentialStore {
   protected readonly db: SqlDriver;
   protected readonly path: string;
   private vaultKey: KeyObject | undefined;
+  private closed = false;
   private readonly statements: Statements;
   /** Last-used times not yet written, by hex credential id. */
   private readonly pendingLastUsed = new Map<string, { readonly id: Uint8Array; readonly usedAt: number }>();
@@ -357,23 +358,67 @@ export class SqliteCredentialStore implements CredentialStore {
 
   /** Flush, then close the database. Further calls throw StoreError('locked'). Idempotent. */
   close(): void {
-    if (this.vaultKey === undefined) return;
+    if (this.closed) return;
+    this.closed = true;
     try {
-      this.flush();
+      if (this.vaultKey !== undefined) this.flush();
     } finally {
-      this.clearTimer();
-      this.vaultKey = undefined;
-      this.pendingLastUsed.clear();
+      this.forgetKey();
       this.db.close();
     }
   }
 
+  /**
+   * Lock: write the batched last-used times, then drop the vault key. Until {@link unlockWith},
+   * every method that reads or writes credentials throws StoreError('locked') before touching the
+   * database, so a locked store reads nothing, writes nothing and uses no key. Idempotent.
+   */
+  lock(): void {
+    if (this.vaultKey === undefined) return;
+    try {
+      this.flush();
+    } catch {
+      // last-used is not a security property; the lock must not fail because of it
+    } finally {
+      this.forgetKey();
+    }
+  }
+
+  /** Whether the vault key is not in memory (locked, or closed). */
+  isLocked(): boolean {
+    return this.vaultKey === undefined;
+  }
+
   // ---- internals --------------------------------------------------------------------------------
 
-  /** The vault key, or StoreError('locked') once closed. */
+  /** The vault key, or StoreError('locked') while locked or once closed. */
   protected key(): KeyObject {
-    if (this.vaultKey === undefined) throw new StoreError('locked', `vault ${this.path} is closed`);
+    if (this.vaultKey === undefined) {
+      throw new StoreError('locked', this.closed ? `vault ${this.path} is closed` : `vault ${this.path} is locked`);
+    }
     return this.vaultKey;
+  }
+
+  /** StoreError('locked') once closed: a closed vault cannot be unlocked. */
+  protected ensureOpen(): void {
+    if (this.closed) throw new StoreError('locked', `vault ${this.path} is closed`);
+  }
+
+  /** Take the vault key back after a lock (the subclass unwraps it). */
+  protected unlockWith(key: KeyObject): void {
+    this.ensureOpen();
+    this.vaultKey = key;
+  }
+
+  /**
+   * Drop the only reference to the vault key. A KeyObject keeps its bytes outside the JavaScript
+   * heap, where no JavaScript can overwrite them: they are freed when the garbage collector
+   * finalises the object (see SECURITY.md, "Wiping secrets").
+   */
+  private forgetKey(): void {
+    this.clearTimer();
+    this.vaultKey = undefined;
+    this.pendingLastUsed.clear();
   }
 
   private toRecord(row: SqlRow): CredentialRecord {

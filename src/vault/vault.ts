@@ -76,6 +76,19 @@ export interface Vault extends CredentialStore {
   flush(): void;
   /** Flush and close. Later calls throw StoreError('locked'). Idempotent. */
   close(): void;
+  /**
+   * Lock: flush, then forget the vault key. Every later read, write or unseal throws
+   * StoreError('locked') without touching the file, until {@link unlock}. Idempotent.
+   */
+  lock(): void;
+  /**
+   * Unwrap the vault key again with the vault's protector (the key file, DPAPI, or `passphrase`,
+   * which a passphrase-protected vault needs every time: it is not kept). A wrong or missing
+   * secret throws StoreError('locked') and the vault stays locked. No-op when unlocked.
+   */
+  unlock(options?: { readonly passphrase?: string | undefined }): void;
+  /** Whether the vault key is not in memory (locked or closed). */
+  isLocked(): boolean;
   info(): VaultInfo;
   /** Protect the vault key with this passphrase instead (re-wraps the key; credentials are untouched). */
   setPassphrase(passphrase: string): void;
@@ -176,15 +189,19 @@ class LatchkeyVault extends SqliteCredentialStore implements Vault {
   private readonly metaSelect: SqlStatement;
   private readonly metaUpdate: SqlStatement;
 
+  /** The open options, without the passphrase: an open vault does not keep it (unlock asks again). */
+  private readonly options: OpenVaultOptions;
+
   constructor(
     db: SqlDriver,
     vaultKey: KeyObject,
     path: string,
     /** Where the key file is (or would be) while the vault uses the key-file protector. */
     private keyDir: string,
-    private readonly options: OpenVaultOptions,
+    options: OpenVaultOptions,
   ) {
     super(db, vaultKey, path, options.lastUsedFlushMs === undefined ? {} : { lastUsedFlushMs: options.lastUsedFlushMs });
+    this.options = { ...options, passphrase: undefined };
     this.metaSelect = db.prepare(META_SELECT);
     this.metaUpdate = db.prepare(
       'UPDATE meta SET protector_kind = ?, protector_params = ?, wrapped_key = ? WHERE singleton = 1',
@@ -212,6 +229,16 @@ class LatchkeyVault extends SqliteCredentialStore implements Vault {
     const keyDir = options.keyDir === undefined ? this.keyDir : resolve(options.keyDir);
     if (this.meta().kind === KEY_FILE_KIND && keyDir === this.keyDir) return; // already so
     this.rewrap(createKeyFileProtector({ keyDir }), keyDir);
+  }
+
+  unlock(options: { readonly passphrase?: string | undefined } = {}): void {
+    this.ensureOpen();
+    if (!this.isLocked()) return;
+    // Reads the meta row only (no write), then unwraps exactly as openVault does.
+    const meta = this.guard('read vault meta', () => readMeta(this.metaSelect, this.path));
+    const binding: VaultKeyBinding = { vaultId: meta.vaultId, vaultPath: this.path };
+    const protector = protectorForOpening(meta.kind, { ...this.options, passphrase: options.passphrase }, this.keyDir, this.path);
+    this.unlockWith(importVaultKey(protector.unwrap(meta, binding)));
   }
 
   checkIntegrity(): string[] {
