@@ -30,6 +30,9 @@ export interface CtapResponse {
 
 const EMPTY = new Uint8Array(0);
 
+/** Commands that use credentials: refused while the store is locked, before anything else happens. */
+const USES_CREDENTIALS: ReadonlySet<number> = new Set([Command.MakeCredential, Command.GetAssertion, Command.GetNextAssertion]);
+
 export class Authenticator {
   readonly config: ResolvedConfig;
   private pendingAssertions: PendingAssertions | undefined;
@@ -107,6 +110,9 @@ export class Authenticator {
    * CTAP1_ERR_CHANNEL_BUSY at once and changes nothing: not the operation in progress, not its
    * user prompt, not the getNextAssertion state. Transports that already serialise (CTAPHID, the
    * Windows host, stdio) never see it; it protects an authenticator shared between transports.
+   *
+   * While the store is locked, commands that use credentials answer CTAP2_ERR_OPERATION_DENIED
+   * before any prompt, key generation or store access (the same status as the store's 'locked').
    */
   async handle(command: number, params: Uint8Array, ctx: RequestContext): Promise<CtapResponse> {
     if (this.operation !== undefined && command !== Command.GetInfo) {
@@ -119,6 +125,10 @@ export class Authenticator {
     try {
       // Continuation state survives only until the next command that is not getNextAssertion.
       if (command !== Command.GetNextAssertion) this.pending = undefined;
+      if (USES_CREDENTIALS.has(command) && this.config.store.isLocked?.() === true) {
+        this.pending = undefined;
+        throw new StoreError('locked', 'the vault is locked');
+      }
       if (params.length + 1 > MAX_MSG_SIZE) throw new CtapError(Status.REQUEST_TOO_LARGE, 'request too large');
       switch (command) {
         case Command.GetInfo:

@@ -89,6 +89,12 @@ export interface CredentialStore {
   list(): CredentialRecord[];
   /** Number of stored credentials. */
   count(): number;
+  /**
+   * Whether the store is locked (its key is not in memory; every other method would throw
+   * StoreError('locked')). Optional: a store without it is never locked. The byte entry point
+   * asks before every command that uses credentials, so a locked vault costs the user no prompt.
+   */
+  isLocked?(): boolean;
 }
 
 /** What the core asks the user for. */

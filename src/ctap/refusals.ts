@@ -15,6 +15,9 @@ export const REFUSAL_STATUS: Readonly<Record<UserRefusal, StatusCode>> = {
 
 export const STORE_ERROR_STATUS: Readonly<Record<StoreError['code'], StatusCode>> = {
   full: Status.KEY_STORE_FULL,
+  // A locked vault: "not authorized for the requested operation" until the user unlocks it.
+  // Not CHANNEL_BUSY (clients retry that in a loop), not PUAT_REQUIRED / UV_BLOCKED (clients
+  // would start PIN flows this authenticator does not have).
   locked: Status.OPERATION_DENIED,
   corrupt: Status.OTHER,
   tampered: Status.OTHER,
