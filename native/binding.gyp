@@ -9,6 +9,7 @@
         ["OS=='win'", {
           "sources": [
             "src/addon.cc",
+            "src/choice_dialog.cc",
             "src/com_server.cc",
             "src/convert.cc",
             "src/plugin_bindings.cc",
@@ -24,7 +25,7 @@
             "_WIN32_WINNT=0x0A00"
           ],
           # webauthn.dll is deliberately absent: every plugin function is resolved at run time.
-          "libraries": ["ole32.lib", "uuid.lib", "crypt32.lib"],
+          "libraries": ["ole32.lib", "uuid.lib", "crypt32.lib", "user32.lib"],
           "msvs_settings": {
             "VCCLCompilerTool": {
               "ExceptionHandling": 1,

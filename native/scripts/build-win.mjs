@@ -67,7 +67,7 @@ export async function buildWindowsAddon({ force = false } = {}) {
     objDir: join(WORK, 'obj'),
     cflags: common,
     cxxflags: ['-std=c++17'],
-    linkArgs: ['-shared', ...STATIC_RUNTIME, '-Wl,--no-undefined', delayLib, '-lole32', '-luuid', '-lcrypt32', '-s'],
+    linkArgs: ['-shared', ...STATIC_RUNTIME, '-Wl,--no-undefined', delayLib, '-lole32', '-luuid', '-lcrypt32', '-luser32', '-s'],
   });
   const imports = checkImports(temporary);
   mkdirSync(dirname(ADDON_OUTPUT), { recursive: true });

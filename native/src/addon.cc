@@ -8,6 +8,7 @@
 #include <cmath>
 #include <string>
 
+#include "choice_dialog.h"
 #include "com_server.h"
 #include "convert.h"
 #include "plugin_bindings.h"
@@ -81,6 +82,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   fn("removeCredentials", removeCredentials);
   fn("removeAllCredentials", removeAllCredentials);
   fn("getAllCredentials", getAllCredentials);
+  fn("chooseCredential", chooseCredential);
   fn("protectData", [](const Napi::CallbackInfo& info) { return dpapi(info, true); });
   fn("unprotectData", [](const Napi::CallbackInfo& info) { return dpapi(info, false); });
   return exports;

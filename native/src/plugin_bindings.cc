@@ -4,10 +4,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "convert.h"
+#include "own_thread.h"
 #include "webauthn_api.h"
 
 namespace latchkey {
@@ -329,23 +329,19 @@ Napi::Value performUserVerification(const Napi::CallbackInfo& info) {
     return deferred.Promise();
   }
 
-  // A dedicated thread, not the libuv pool: a Hello prompt can wait for minutes and must not starve
-  // file I/O or the vault's key derivation.
-  auto settle = std::make_shared<Napi::Promise::Deferred>(deferred);
-  Napi::ThreadSafeFunction toJs =
-      Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "latchkey-uv", 0, 1);
-  std::thread([&api, call, settle, toJs]() mutable {
-    runUserVerification(api, *call);
-    toJs.BlockingCall([call, settle](Napi::Env env, Napi::Function) {
-      if (SUCCEEDED(call->hresult)) {
-        settle->Resolve(toUint8Array(env, call->signature.data(), call->signature.size()));
-      } else {
-        settle->Reject(hresultError(env, call->function, call->hresult).Value());
-      }
-    });
-    toJs.Release();
-  }).detach();
-  return deferred.Promise();
+  return promiseFromOwnThread<std::shared_ptr<UserVerificationCall>>(
+      env,
+      [&api, call] {
+        runUserVerification(api, *call);
+        return call;
+      },
+      [](Napi::Env env, Napi::Promise::Deferred& settle, std::shared_ptr<UserVerificationCall>& done) {
+        if (SUCCEEDED(done->hresult)) {
+          settle.Resolve(toUint8Array(env, done->signature.data(), done->signature.size()));
+        } else {
+          settle.Reject(hresultError(env, done->function, done->hresult).Value());
+        }
+      });
 }
 
 Napi::Value addCredentials(const Napi::CallbackInfo& info) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "convert.h"  // native/src: the addon's own GUID and argument helpers
 
@@ -148,6 +149,49 @@ Napi::Value setAuthenticatorState(const Napi::CallbackInfo& info) {
   return runOffThread(info.Env(), [d, enabled] { return Outcome{d.setState(enabled), {}}; });
 }
 
+// answerChoice(title, index) → Promise<{ hresult, lines }>: plays the user at Latchkey's passkey
+// chooser: waits for the dialog titled `title`, reads its list (control 1001, kChoiceListId in
+// native/src/choice_dialog.h), then picks line `index` and presses "Sign in", or presses Cancel
+// when index is -1.
+Napi::Value answerChoice(const Napi::CallbackInfo& info) {
+  std::wstring title = latchkey::toWide(latchkey::stringArg(info[0], "title"));
+  int index = info[1].As<Napi::Number>().Int32Value();
+  auto lines = std::make_shared<std::vector<std::wstring>>();
+  Napi::Env env = info.Env();
+  auto deferred = std::make_shared<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
+  Napi::ThreadSafeFunction toJs =
+      Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "double", 0, 1);
+  std::thread([title, index, lines, deferred, toJs]() mutable {
+    HWND dialog = nullptr;
+    for (int i = 0; i < 300 && dialog == nullptr; i++) {
+      dialog = FindWindowW(L"#32770", title.c_str());
+      if (dialog == nullptr) Sleep(50);
+    }
+    HRESULT hr = dialog == nullptr ? HRESULT_FROM_WIN32(ERROR_NOT_FOUND) : S_OK;
+    if (dialog != nullptr) {
+      HWND list = GetDlgItem(dialog, 1001);
+      LRESULT count = SendMessageW(list, LB_GETCOUNT, 0, 0);
+      for (LRESULT i = 0; i < count; i++) {
+        std::wstring line(static_cast<size_t>(SendMessageW(list, LB_GETTEXTLEN, i, 0)), L'\0');
+        SendMessageW(list, LB_GETTEXT, i, reinterpret_cast<LPARAM>(line.data()));
+        lines->push_back(line);
+      }
+      if (index >= 0) SendMessageW(list, LB_SETCURSEL, index, 0);
+      PostMessageW(dialog, WM_COMMAND, MAKEWPARAM(index >= 0 ? IDOK : IDCANCEL, BN_CLICKED), 0);
+    }
+    toJs.BlockingCall([deferred, lines, hr](Napi::Env env, Napi::Function) {
+      Napi::Object result = Napi::Object::New(env);
+      result.Set("hresult", static_cast<double>(static_cast<uint32_t>(hr)));
+      Napi::Array texts = Napi::Array::New(env, lines->size());
+      for (size_t i = 0; i < lines->size(); i++) texts.Set(static_cast<uint32_t>(i), Napi::String::New(env, latchkey::toUtf8((*lines)[i].c_str())));
+      result.Set("lines", texts);
+      deferred->Resolve(result);
+    });
+    toJs.Release();
+  }).detach();
+  return deferred->Promise();
+}
+
 Napi::Value outstandingBuffers(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), theDouble(info.Env()).outstanding());
 }
@@ -160,6 +204,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockStatus", Napi::Function::New(env, lockStatus, "lockStatus"));
   exports.Set("setUserVerification", Napi::Function::New(env, setUserVerification, "setUserVerification"));
   exports.Set("setAuthenticatorState", Napi::Function::New(env, setAuthenticatorState, "setAuthenticatorState"));
+  exports.Set("answerChoice", Napi::Function::New(env, answerChoice, "answerChoice"));
   exports.Set("outstandingBuffers", Napi::Function::New(env, outstandingBuffers, "outstandingBuffers"));
   return exports;
 }

@@ -43,11 +43,12 @@ export function missingWindowsTools(): string[] {
 /**
  * How a Wine suite starts: undefined when it can run; otherwise why not. Without the tools the suite
  * is skipped with that reason printed, except in CI (CI=true), where a missing tool is a failure.
+ * `display`: the suite shows real windows, which Wine can only create on an X server (Xvfb here).
  */
-export function wineSkipReason(): string | undefined {
-  const missing = missingWindowsTools();
+export function wineSkipReason(options: { display?: boolean } = {}): string | undefined {
+  const missing = [...missingWindowsTools(), ...(options.display === true && !onPath('xvfb-run') ? ['xvfb-run'] : [])];
   if (missing.length === 0) return undefined;
-  const reason = `needs Wine and MinGW-w64 (missing: ${missing.join(', ')}; apt-get install wine64 wine g++-mingw-w64-x86-64, or bash .ci/setup-windows.sh)`;
+  const reason = `needs Wine and MinGW-w64 (missing: ${missing.join(', ')}; apt-get install wine64 wine g++-mingw-w64-x86-64 xvfb, or bash .ci/setup-windows.sh)`;
   if (process.env['CI'] === 'true') throw new Error(`CI=true and the Windows tests cannot run: ${reason}`);
   console.warn(`[skipped] Windows tests under Wine: ${reason}`);
   return reason;
@@ -197,7 +198,7 @@ export interface WineRun {
 export async function runWindowsNode(
   prefix: string,
   script: string,
-  options: { env?: Record<string, string>; timeoutMs?: number; args?: string[] } = {},
+  options: { env?: Record<string, string>; timeoutMs?: number; args?: string[]; display?: boolean } = {},
 ): Promise<WineRun> {
   const nodeExe = await windowsNodeExe();
   const logs = join(windowsCacheDir(), 'runs');
@@ -208,7 +209,9 @@ export async function runWindowsNode(
   const started = Date.now();
   try {
     const code = await new Promise<number | null>((done, fail) => {
-      const child = spawn('wine', [nodeExe, windowsPath(script), ...(options.args ?? [])], {
+      const wine = ['wine', nodeExe, windowsPath(script), ...(options.args ?? [])];
+      const command = options.display === true ? ['xvfb-run', '-a', ...wine] : wine;
+      const child = spawn(command[0]!, command.slice(1), {
         cwd: REPO,
         env: { ...process.env, ...WINE_ENV, WINEPREFIX: prefix, ...options.env },
         stdio: ['ignore', stdoutFd, stderrFd],
