@@ -3,6 +3,7 @@
 #include <objbase.h>
 
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <new>
 #include <string>

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 
 #define EXPORT __declspec(dllexport)
 
@@ -267,15 +268,17 @@ static void jsonNumber(Json *j, const char *key, double value) {
   jsonText(j, number);
 }
 
+/** GUIDs as Windows' own StringFromGUID2 prints them (lower case, no braces): an oracle for the addon's. */
 static void jsonGuid(Json *j, const char *key, const GUID *g) {
+  WCHAR wide[40];
   char text[40];
-  if (g == NULL) {
+  if (g == NULL || StringFromGUID2(g, wide, 40) != 39) {
     jsonKey(j, key);
     jsonText(j, "null");
     return;
   }
-  snprintf(text, sizeof text, "%08lx-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", (unsigned long)g->Data1, g->Data2,
-           g->Data3, g->Data4[0], g->Data4[1], g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6], g->Data4[7]);
+  for (int i = 0; i < 36; i++) text[i] = (char)tolower((unsigned char)wide[i + 1]);
+  text[36] = 0;
   jsonUtf8(j, key, text);
 }
 

@@ -112,6 +112,21 @@ export async function windowsNodeExe(): Promise<string> {
   });
 }
 
+/**
+ * The same node.exe under another name, as a packaged Latchkey would ship it: the addon's N-API
+ * imports are delay-loaded and mapped to the host executable, so they must not need "node.exe".
+ */
+export async function renamedWindowsNodeExe(name = 'latchkey.exe'): Promise<string> {
+  const nodeExe = await windowsNodeExe();
+  const renamed = join(windowsCacheDir(), 'renamed-host', name);
+  if (!existsSync(renamed)) {
+    mkdirSync(join(windowsCacheDir(), 'renamed-host'), { recursive: true });
+    copyFileSync(nodeExe, `${renamed}.${process.pid}`);
+    renameSync(`${renamed}.${process.pid}`, renamed);
+  }
+  return renamed;
+}
+
 export interface TestBinaries {
   /** The webauthn.dll double with the plugin API. */
   readonly double: string;
@@ -198,9 +213,9 @@ export interface WineRun {
 export async function runWindowsNode(
   prefix: string,
   script: string,
-  options: { env?: Record<string, string>; timeoutMs?: number; args?: string[]; display?: boolean } = {},
+  options: { env?: Record<string, string>; timeoutMs?: number; args?: string[]; display?: boolean; exe?: string } = {},
 ): Promise<WineRun> {
-  const nodeExe = await windowsNodeExe();
+  const nodeExe = options.exe ?? (await windowsNodeExe());
   const logs = join(windowsCacheDir(), 'runs');
   mkdirSync(logs, { recursive: true });
   const base = join(logs, `${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`);

@@ -237,6 +237,7 @@ addon.stopComServer();
 step('stop');
 
 results.seen = seen;
+results.host = process.execPath;
 results.pluginApiAtEnd = addon.pluginApi();
 // The slow UV may still be signing on its thread; every buffer the double handed out must come back.
 for (let i = 0; i < 100 && driver.outstandingBuffers() !== 0; i++) await tick(100);
