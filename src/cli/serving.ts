@@ -59,12 +59,21 @@ export function listenAddressArgument(command: string, option: string, text: str
   }
 }
 
-/** Runs `listen`; a non-loopback address becomes a usage error that names the way out. */
-async function listenOrExplain<T>(command: string, listen: () => Promise<T>, remedy: string): Promise<T> {
+/** What to tell the user when the address cannot be used. */
+export interface ListenRemedies {
+  /** For an address that is not a loopback one. */
+  readonly notLoopback: string;
+  /** For an address already taken. */
+  readonly inUse: string;
+}
+
+/** Runs `listen`; a refused address becomes an error that names the way out (a usage error for a non-loopback one). */
+async function listenOrExplain<T>(command: string, listen: () => Promise<T>, remedies: ListenRemedies): Promise<T> {
   try {
     return await listen();
   } catch (error) {
-    if (error instanceof ListenError && error.code === 'not-loopback') throw new UsageError(`${command}: ${error.message}. ${remedy}`);
+    if (error instanceof ListenError && error.code === 'not-loopback') throw new UsageError(`${command}: ${error.message}. ${remedies.notLoopback}`);
+    if (error instanceof ListenError && error.code === 'in-use') throw new Error(`${error.message}. ${remedies.inUse}`);
     throw error;
   }
 }
@@ -96,8 +105,7 @@ export interface ServeChoices {
   readonly allowRemote?: boolean | undefined;
   readonly attestation?: AttestationMode | undefined;
   readonly verbose: boolean;
-  /** What to suggest when the address is not a loopback one. */
-  readonly remedy: string;
+  readonly remedies: ListenRemedies;
 }
 
 export interface Serving {
@@ -130,7 +138,7 @@ export async function withCtaphidService(io: CliIo, choices: ServeChoices, body:
           version: deviceVersion(VERSION),
           log,
         }),
-      choices.remedy,
+      choices.remedies,
     );
     try {
       return await body({ service, vault, approval, stopped });

@@ -3,6 +3,7 @@
  * one demo ceremony through the socket, keep serving, stop cleanly on SIGTERM — and leave the
  * user's vault as it was.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Command } from '../../src/ctap/index.js';
 import { encode, makeCredentialParams } from '../support/ctapHelpers.js';
@@ -58,6 +59,20 @@ describe('latchkey start', () => {
     await cli.waitFor(/Serving until Ctrl-C/);
     expect(cli.stdout).not.toMatch(/Demo ceremony|relying party/);
     expect((await cli.stop('SIGINT')).code).toBe(0);
+  });
+
+  it('says so, and how to choose another port, when its port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const result = runCliSync(['start', '--listen', `127.0.0.1:${port}`], box.env);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+      expect(result.stderr).toMatch(/--listen/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('listens on loopback TCP only', () => {

@@ -32,7 +32,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     allowRemote: values['allow-remote'],
     attestation: attestationChoice('serve', values.attestation),
     verbose: values.verbose,
-    remedy: 'Pass --allow-remote to listen there anyway.',
+    remedies: { notLoopback: 'Pass --allow-remote to listen there anyway.', inUse: 'Choose another address with --ctaphid.' },
   };
   return withCtaphidService(io, choices, async ({ service, stopped }) => {
     io.stdout(`latchkey: CTAPHID listening on ${service.server.displayAddress}\n`);

@@ -35,7 +35,10 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     vault: values.vault,
     approveAll: values['approve-all'],
     verbose: values.verbose,
-    remedy: 'Use a loopback address (127.0.0.1, [::1]), or `latchkey serve --ctaphid HOST:PORT --allow-remote`.',
+    remedies: {
+      notLoopback: 'Use a loopback address (127.0.0.1, [::1]), or `latchkey serve --ctaphid HOST:PORT --allow-remote`.',
+      inUse: 'Choose another port with --listen 127.0.0.1:PORT.',
+    },
   };
   return withCtaphidService(io, choices, (serving) => announceAndServe(serving, values['no-demo'], io));
 }
