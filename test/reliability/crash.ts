@@ -106,6 +106,7 @@ export class Acknowledged {
         const count = Number(rest[0]);
         const known = this.credentials.get(id);
         if (known === undefined) continue; // made by a process whose MC answer never left
+        this.maybeDeleted.delete(id); // it was there when this answer left, after any delete that started
         if (known.mode === 'zero' && count !== 0) throw new Error(`credential ${id} has a zero counter but answered ${count}`);
         if (known.mode === 'increment' && count <= known.count) {
           throw new Error(`credential ${id} answered signCount ${count} after ${known.count}: the counter went backwards`);
@@ -151,6 +152,7 @@ export function checkAfterCrash(vaultPath: string, keyDir: string, ack: Acknowle
       if (problems.length > 0) throw new Error(`${where}: integrity check: ${problems.join('; ')}`);
       for (const [id, known] of ack.credentials) {
         const record = vault.findById(known.rpId, Buffer.from(id, 'hex'));
+        if (record === undefined && ack.maybeDeleted.has(id)) continue; // a delete started: gone or not, both fine
         if (record === undefined) throw new Error(`${where}: acknowledged credential ${id} is missing`);
         if (Buffer.from(record.publicKey).toString('hex') !== known.cose) throw new Error(`${where}: credential ${id} has another public key`);
         if (record.counterMode !== known.mode) throw new Error(`${where}: credential ${id} changed counter mode`);
