@@ -137,7 +137,8 @@ void ComServer::start(Napi::Env env, const GUID& clsid, Napi::Object handlers, u
 
   std::promise<HRESULT> started;
   std::future<HRESULT> result = started.get_future();
-  comThread_ = std::thread([this, clsid, &started] {
+  // The promise moves into the thread: set_value must not race with this frame going away.
+  comThread_ = std::thread([this, clsid, started = std::move(started)]() mutable {
     // Registration happens on the COM thread; report its result before waiting for stop.
     HRESULT hr = CoInitializeEx(nullptr, COINIT_MULTITHREADED);
     DWORD cookie = 0;

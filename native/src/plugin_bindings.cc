@@ -2,7 +2,9 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -166,19 +168,25 @@ void runUserVerification(WebAuthnApi& api, UserVerificationCall& call) {
 struct StatusSubscription {
   Napi::ThreadSafeFunction toJs;
   DWORD cookie = 0;
-  bool active = true;
 };
+
+// The live subscriptions. A callback Windows makes late (while or after unsubscribing) finds its
+// context gone from here and does nothing, instead of touching a released thread-safe function.
+std::mutex subscriptionsMutex;
+std::set<StatusSubscription*> liveSubscriptions;
 
 void WINAPI statusChanged(void* context) {
   // Any Windows thread: hop to the JS thread.
-  static_cast<StatusSubscription*>(context)->toJs.NonBlockingCall([](Napi::Env env, Napi::Function callback) {
+  std::lock_guard<std::mutex> lock(subscriptionsMutex);
+  auto* subscription = static_cast<StatusSubscription*>(context);
+  if (liveSubscriptions.count(subscription) == 0) return;
+  subscription->toJs.NonBlockingCall([](Napi::Env, Napi::Function callback) {
     try {
       callback.Call({});
     } catch (const Napi::Error& error) {
       // As with an event listener, a throwing callback is the program's uncaught exception.
       error.ThrowAsJavaScriptException();
     }
-    (void)env;
   });
 }
 
@@ -284,19 +292,28 @@ Napi::Value onStatusChange(const Napi::CallbackInfo& info) {
   auto* subscription = new StatusSubscription();
   subscription->toJs = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "latchkey-status-change", 0, 1,
                                                      subscription, [](Napi::Env, StatusSubscription* s) { delete s; });
+  auto forget = [subscription] {
+    std::lock_guard<std::mutex> lock(subscriptionsMutex);
+    liveSubscriptions.erase(subscription);
+    subscription->toJs.Release();  // its finalizer deletes the subscription
+  };
+  {
+    std::lock_guard<std::mutex> lock(subscriptionsMutex);
+    liveSubscriptions.insert(subscription);
+  }
   HRESULT hr = api.registerStatusChangeCallback(&statusChanged, subscription, &clsid, &subscription->cookie);
   if (FAILED(hr)) {
-    subscription->toJs.Release();  // its finalizer deletes the subscription
+    forget();
     throwHresult(env, "WebAuthNPluginRegisterStatusChangeCallback", hr);
   }
   return Napi::Function::New(
       env,
-      [subscription](const Napi::CallbackInfo& info) -> Napi::Value {
+      [subscription, forget, unsubscribed = std::make_shared<bool>(false)](const Napi::CallbackInfo& info) -> Napi::Value {
         Napi::Env env = info.Env();
-        if (!subscription->active) return env.Undefined();  // idempotent
-        subscription->active = false;
+        if (*unsubscribed) return env.Undefined();  // idempotent (the subscription may be gone by now)
+        *unsubscribed = true;
         HRESULT hr = webAuthnApi().unregisterStatusChangeCallback(&subscription->cookie);
-        subscription->toJs.Release();
+        forget();
         check(env, "WebAuthNPluginUnregisterStatusChangeCallback", hr);
         return env.Undefined();
       },
