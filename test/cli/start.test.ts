@@ -46,7 +46,7 @@ describe('latchkey start', () => {
       await client.close();
     }
     expect(await cli.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    expect(cli.stderr).toBe('');
+    expect(cli.stderr).not.toMatch(/latchkey|error/i); // (a Node whose node:sqlite is experimental may warn about that)
 
     const list = runCliSync(['list', '--json'], box.env);
     expect(list.status).toBe(0);
