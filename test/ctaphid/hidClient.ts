@@ -108,6 +108,11 @@ export class HidClient {
     });
   }
 
+  /** Forgets the reports received but not read yet (they stay in `log`). */
+  discardUnread(): void {
+    this.queue.length = 0;
+  }
+
   private wakeAll(): void {
     const waiter = this.waiter;
     this.waiter = undefined;

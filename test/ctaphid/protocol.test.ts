@@ -50,6 +50,17 @@ async function pendingOnUser(c: HidClient, cid: number, user: GatedUser): Promis
   await user.asked();
 }
 
+/**
+ * Sends the first packet of an unfinished message and returns once the server has taken it in: a
+ * PING on a second channel of the same connection, which arrives after it, is refused as busy.
+ */
+async function assembling(c: HidClient, first: Uint8Array): Promise<void> {
+  const probe = await c.init();
+  c.write(first);
+  c.send(probe, CMD.PING, bytes(1));
+  expect(errorCode(await c.message({ cid: probe }))).toBe(ERR.CHANNEL_BUSY);
+}
+
 const bytes = (length: number, seed = 1) => Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
 
 describe('CTAPHID_INIT', () => {
@@ -248,7 +259,7 @@ describe('CTAPHID_ERROR codes', () => {
   it('0x06 ERR_CHANNEL_BUSY: another channel while a message is still being assembled', async () => {
     const { a, b, ca, cb } = await twoClients();
     const [first, second] = messagePackets(ca, CMD.PING, bytes(100));
-    a.write(first!);
+    await assembling(a, first!);
     b.send(cb, CMD.PING, bytes(1));
     expect(errorCode(await b.message())).toBe(ERR.CHANNEL_BUSY);
     a.write(second!);
@@ -343,6 +354,7 @@ describe('CTAPHID_CBOR, CANCEL and KEEPALIVE', () => {
     const [a, b] = [await client(h), await client(h)];
     const [ca] = [await a.init(), await b.init()];
     await pendingOnUser(a, ca, user);
+    a.discardUnread(); // from here on the user is being asked, so every keepalive must say so
     const keepalives = [];
     for (let i = 0; i < 3; i++) {
       const ka = await a.message({ includeKeepalive: true });
@@ -396,8 +408,7 @@ describe('connections that go away', () => {
   it('a client disconnecting mid-message leaves the device free for the next', async () => {
     const h = await serve({ messageTimeoutMs: 600_000 }); // only the disconnect can free the device here
     const a = await client(h);
-    const ca = await a.init();
-    a.write(initPacket(ca, CMD.PING, bytes(57), 1000));
+    await assembling(a, initPacket(await a.init(), CMD.PING, bytes(57), 1000));
     const b = await client(h);
     const cb = await b.init();
     b.send(cb, CMD.PING, bytes(1));
