@@ -124,3 +124,52 @@ export function storeError(fn: () => unknown): StoreError {
   if (thrown instanceof StoreError) return thrown;
   throw new Error(`expected a StoreError, got ${String(thrown)}`);
 }
+
+/** A credential as the checks below know it: from a makeCredential answer. */
+export interface AnsweredCredential {
+  readonly id: Uint8Array;
+  readonly rpId: string;
+  readonly cose: Uint8Array;
+}
+
+function rpIdHash(rpId: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(rpId).digest());
+}
+
+function authDataCredential(authData: Uint8Array): { id: Uint8Array; cose: Uint8Array } | undefined {
+  if ((authData[32]! & 0x40) === 0) return undefined;
+  const length = (authData[53]! << 8) | authData[54]!;
+  const id = authData.slice(55, 55 + length);
+  // Up to the end, unless extensions follow (flag ED): the tests here ask for none.
+  if ((authData[32]! & 0x80) !== 0) throw new Error('unexpected extensions in authData');
+  return { id, cose: authData.slice(55 + length) };
+}
+
+/** Checks a makeCredential response body is the answer to a request for `rpId`; returns the credential. */
+export function checkMakeCredentialAnswer(body: Uint8Array | undefined, rpId: string): AnsweredCredential {
+  const map = cborMap(body);
+  const authData = map.get(0x02);
+  if (!(authData instanceof Uint8Array)) throw new Error('makeCredential answer without authData');
+  if (!Buffer.from(authData.subarray(0, 32)).equals(Buffer.from(rpIdHash(rpId)))) throw new Error(`an answer for another RP than ${rpId}`);
+  const credential = authDataCredential(authData);
+  if (credential === undefined) throw new Error('makeCredential answer without an attested credential');
+  coseKeyObject(credential.cose); // a usable public key
+  return { ...credential, rpId };
+}
+
+/**
+ * Checks a getAssertion response body answers THIS request: the credential asked for, its RP, and
+ * a signature over this request's client data hash that verifies with that credential's key.
+ * Returns the signature counter.
+ */
+export function checkAssertionAnswer(body: Uint8Array | undefined, credential: AnsweredCredential, clientDataHash: Uint8Array): number {
+  const map = cborMap(body);
+  const id = (map.get(0x01) as Map<string, unknown> | undefined)?.get('id');
+  const authData = map.get(0x02);
+  const signature = map.get(0x03);
+  if (!(authData instanceof Uint8Array) || !(signature instanceof Uint8Array)) throw new Error('incomplete getAssertion answer');
+  if (!(id instanceof Uint8Array) || !Buffer.from(id).equals(Buffer.from(credential.id))) throw new Error('an answer from another credential');
+  if (!Buffer.from(authData.subarray(0, 32)).equals(Buffer.from(rpIdHash(credential.rpId)))) throw new Error('an answer for another RP');
+  if (!assertionVerifies(credential.cose, authData, clientDataHash, signature)) throw new Error('a signature over another request');
+  return new DataView(authData.buffer, authData.byteOffset + 33, 4).getUint32(0);
+}
