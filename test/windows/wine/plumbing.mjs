@@ -1,6 +1,7 @@
 // Runs inside Windows node.exe under Wine (see test/windows/plumbing.wine.test.ts): the addon's COM
 // and plugin-API plumbing against the webauthn.dll double, with a minimal JavaScript handler in
 // place of the TypeScript host. Writes what it saw as JSON to LATCHKEY_RESULT; the Linux side judges.
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -181,6 +182,35 @@ results.badReply = await call('makeCredential', request);
 behaviour = 'echo';
 results.concurrent = await Promise.all([call('makeCredential', request), call('getAssertion', request), call('makeCredential', request)]);
 step('operations');
+
+// Another process, as the WebAuthn service is: CoCreateInstance(CLSCTX_LOCAL_SERVER) through the
+// test proxy/stub, so each call arrives marshalled on an RPC thread of this process.
+const client = (...args) =>
+  new Promise((resolve) =>
+    execFile(env.LATCHKEY_COM_CLIENT, [clsid, ...args], { timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve(stdout.trim() ? JSON.parse(stdout) : { error: String(error), stderr }),
+    ),
+  );
+behaviour = 'echo';
+const remote = {};
+remote.lock = await client('lock');
+remote.echo = { ...(await client('invoke', 'make', '00000001-0000-4000-8000-0000000c0de1', input.requestHex)), transactionId: '00000001-0000-4000-8000-0000000c0de1' };
+behaviour = 'throw';
+remote.thrown = await client('invoke', 'get', '00000002-0000-4000-8000-0000000c0de1', input.requestHex);
+behaviour = 'hold';
+const remoteHeld = client('invoke', 'get', '00000003-0000-4000-8000-0000000c0de1', input.requestHex);
+for (let i = 0; i < 100 && !held.has('00000003-0000-4000-8000-0000000c0de1'); i++) await tick(50);
+addon.setLockStatus(false);
+remote.lockWhilePending = await client('lock');
+addon.setLockStatus(true);
+const remoteCancelAt = Date.now();
+remote.cancel = await client('cancel', '00000003-0000-4000-8000-0000000c0de1');
+remote.held = await remoteHeld;
+remote.heldEndedAfterMs = Date.now() - remoteCancelAt;
+behaviour = 'echo';
+remote.afterAll = await client('invoke', 'make', '00000004-0000-4000-8000-0000000c0de1', input.requestHex);
+results.remote = remote;
+step('cross-process');
 
 // GetLockStatus while an operation waits on JavaScript, then CancelOperation ends it.
 behaviour = 'hold';
