@@ -3,7 +3,7 @@
  * authenticator's ephemeral key pair and the shared point's x-coordinate Z.
  * @module
  */
-import { p256 } from '@noble/curves/nist.js';
+import { p256 } from './p256.js';
 import { concatBytes } from './bytes.js';
 
 export interface KeyAgreementKeyPair {

@@ -4,13 +4,28 @@
  * Pure functions over bytes; the caller supplies IVs (protocol two) from its Random port.
  * @module
  */
-import { cbc } from '@noble/ciphers/aes.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, equalBytes, utf8 } from './bytes.js';
 import { hmacSha256, sha256 } from './hash.js';
 
 const AES_BLOCK = 16;
+
+type Cbc = (typeof import('@noble/ciphers/aes.js'))['cbc'];
+let cbcMode: Cbc | undefined;
+
+/**
+ * Loads AES (first use only: importing it costs a cold start ~20 ms, and only clientPIN and
+ * hmac-secret need it). Must have resolved before encrypt/decrypt run; the core awaits it there.
+ */
+export async function loadPinUvAuthCiphers(): Promise<void> {
+  cbcMode ??= (await import('@noble/ciphers/aes.js')).cbc;
+}
+
+function cbc(key: Uint8Array, iv: Uint8Array, options: { disablePadding: boolean }) {
+  if (cbcMode === undefined) throw new Error('AES used before loadPinUvAuthCiphers() resolved');
+  return cbcMode(key, iv, options);
+}
 
 export interface PinUvAuthProtocol {
   readonly version: 1 | 2;

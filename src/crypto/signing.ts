@@ -3,9 +3,9 @@
  * ES256 (ECDSA P-256 with SHA-256, DER signature with low S) and EdDSA (Ed25519).
  * @module
  */
-import { p256 } from '@noble/curves/nist.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { encodeEc2PublicKey, encodeOkpPublicKey } from './cose.js';
+import { ed25519, loadEd25519 } from './ed25519.js';
+import { p256 } from './p256.js';
 
 export const ALG_ES256 = -7;
 export const ALG_EDDSA = -8;
@@ -15,6 +15,11 @@ export const SUPPORTED_ALGORITHMS: readonly SigningAlgorithm[] = [ALG_ES256, ALG
 
 export function isSupportedAlgorithm(alg: number): alg is SigningAlgorithm {
   return alg === ALG_ES256 || alg === ALG_EDDSA;
+}
+
+/** Loads what signing with `alg` needs (Ed25519 is loaded on first use); call before the sync functions below. */
+export async function prepareAlgorithm(alg: SigningAlgorithm): Promise<void> {
+  if (alg === ALG_EDDSA) await loadEd25519();
 }
 
 export interface GeneratedKeyPair {
@@ -33,7 +38,7 @@ export function generateKeyPair(alg: SigningAlgorithm, seed: Uint8Array): Genera
     return { privateKey, coseKey: encodeEc2PublicKey(p256.getPublicKey(privateKey, false), alg) };
   }
   const privateKey = seed.slice();
-  return { privateKey, coseKey: encodeOkpPublicKey(ed25519.getPublicKey(privateKey), alg) };
+  return { privateKey, coseKey: encodeOkpPublicKey(ed25519().getPublicKey(privateKey), alg) };
 }
 
 /**
@@ -42,5 +47,5 @@ export function generateKeyPair(alg: SigningAlgorithm, seed: Uint8Array): Genera
  */
 export function signMessage(alg: SigningAlgorithm, privateKey: Uint8Array, message: Uint8Array): Uint8Array {
   if (alg === ALG_ES256) return p256.sign(message, privateKey, { format: 'der', lowS: true });
-  return ed25519.sign(message, privateKey);
+  return ed25519().sign(message, privateKey);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { CborError, decodeStrict } from '../cbor/index.js';
+import { loadPinUvAuthCiphers } from '../crypto/pinUvAuthProtocol.js';
 import { resolveConfig, MAX_MSG_SIZE, type AuthenticatorOptions, type ResolvedConfig } from './config.js';
 import { Command } from './commands.js';
 import { clientPin } from './clientPin.js';
@@ -146,6 +147,7 @@ export class Authenticator {
           return { status: Status.OK, body: encodeGetAssertionResponse(await this.getNextAssertion()) };
         case Command.ClientPin: {
           const request = parseClientPinRequest(requestMap(decodeStrict(params)));
+          await loadPinUvAuthCiphers();
           return { status: Status.OK, body: encodeClientPinResponse(this.clientPin(request)) };
         }
         case Command.Selection:

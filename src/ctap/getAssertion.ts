@@ -4,9 +4,10 @@
  * @module
  */
 import type { CborValue } from '../cbor/index.js';
+import { loadPinUvAuthCiphers } from '../crypto/pinUvAuthProtocol.js';
 import { wipe } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
-import { signMessage } from '../crypto/signing.js';
+import { prepareAlgorithm, signMessage } from '../crypto/signing.js';
 import { encodeAuthData } from './authData.js';
 import { MAX_CREDENTIAL_ID_LENGTH, NEXT_ASSERTION_TIMEOUT_MS, type ResolvedConfig } from './config.js';
 import { CRED_BLOB, readCredBlobGetInput } from './extensions/credBlob.js';
@@ -78,6 +79,7 @@ export async function getAssertion(
   verifyPinUvAuthParam(request.pinUvAuthParam);
 
   // hmac-secret's key agreement, saltAuth and salts are checked now, before any prompt (§12.5).
+  if (hmacSecretInput !== undefined) await loadPinUvAuthCiphers();
   const hmacSecret = hmacSecretInput === undefined ? undefined : openHmacSecretSalts(keys, hmacSecretInput);
   let handedOver = false;
   try {
@@ -129,6 +131,7 @@ async function assert(
       }
     }
   }
+  for (const alg of new Set(candidates.map((c) => c.alg))) await prepareAlgorithm(alg);
   const first = candidates[0];
   if (first === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'no usable credential for this rpId');
 

@@ -3,9 +3,10 @@
  * @module
  */
 import type { CborValue } from '../cbor/index.js';
+import { loadPinUvAuthCiphers } from '../crypto/pinUvAuthProtocol.js';
 import { wipe } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
-import { generateKeyPair, isSupportedAlgorithm, signMessage, type SigningAlgorithm } from '../crypto/signing.js';
+import { generateKeyPair, isSupportedAlgorithm, prepareAlgorithm, signMessage, type SigningAlgorithm } from '../crypto/signing.js';
 import { encodeAuthData } from './authData.js';
 import { MAX_CREDENTIAL_ID_LENGTH, NEW_CREDENTIAL_ID_LENGTH, type ResolvedConfig } from './config.js';
 import { CRED_BLOB, MAX_CRED_BLOB_LENGTH, readCredBlobCreateInput } from './extensions/credBlob.js';
@@ -57,6 +58,7 @@ export async function makeCredential(
 
   // Step 3: the first supported algorithm in the RP's order of preference.
   const alg = chooseAlgorithm(request);
+  await prepareAlgorithm(alg);
 
   // Steps 4–5: options. Unknown options were ignored by the parser; up=false is not allowed here,
   // and uv needs a built-in verification method.
@@ -84,6 +86,7 @@ export async function makeCredential(
   verifyPinUvAuthParam(request.pinUvAuthParam);
 
   // hmac-secret-mc's key agreement, saltAuth and salts are checked before any prompt.
+  if (hmacSecretMcInput !== undefined) await loadPinUvAuthCiphers();
   const mcSalts = hmacSecretMcInput === undefined ? undefined : openHmacSecretSalts(keys, hmacSecretMcInput);
   try {
     return await createAfterChecks(config, request, ctx, { alg, rk, uv, credProtect, credBlobInput, hmacSecret, mcSalts });

@@ -4,9 +4,17 @@
  */
 import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ecdhP256, keyAgreementKeyPair } from '../../src/crypto/ecdh.js';
-import { PIN_UV_AUTH_PROTOCOL_ONE, PIN_UV_AUTH_PROTOCOL_TWO, pinUvAuthProtocol } from '../../src/crypto/pinUvAuthProtocol.js';
+import {
+  loadPinUvAuthCiphers,
+  PIN_UV_AUTH_PROTOCOL_ONE,
+  PIN_UV_AUTH_PROTOCOL_TWO,
+  pinUvAuthProtocol,
+} from '../../src/crypto/pinUvAuthProtocol.js';
+
+// AES is loaded on first use by the core; these tests call the protocol functions directly.
+beforeAll(loadPinUvAuthCiphers);
 
 const u8 = (b: Buffer | Uint8Array) => new Uint8Array(b);
 const sha256 = (b: Uint8Array) => u8(createHash('sha256').update(b).digest());
