@@ -9,12 +9,12 @@
  * party: @simplewebauthn/server judges every registration and sign-in.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { WebAuthnPlatform } from '../../src/app/webauthnClient.js';
-import { CLSID } from '../../src/app/identity.js';
+import { CLSID, COM_ACTIVATION_ARGUMENT } from '../../src/app/identity.js';
 import { HRESULT } from '../../src/transports/windows/hresult.js';
 import { authenticate, ORIGIN, register, RP_ID, type Account } from '../support/relyingParty.js';
 import { HresultError, WindowsSide, type Message } from './support/windowsSide.js';
@@ -23,7 +23,10 @@ import {
   buildTestBinaries,
   ensureDistBuilt,
   readDoubleLog,
+  registerLocalServer,
   removeWinePrefix,
+  runWine,
+  windowsNodeExe,
   windowsPath,
   winePrefix,
   wineSkipReason,
@@ -208,6 +211,34 @@ describe.skipIf(skip !== undefined)('Latchkey on Windows under Wine: register, s
       expect(run.code, run.stderr).toBe(0);
     }, 60_000);
   });
+
+  it('is started by COM itself when a client activates the class: the LocalServer32 command line ends in the manifest\'s activation argument, serves, and exits when idle', async () => {
+    // What installing the package's com:ExeServer amounts to: COM knows how to start Latchkey.
+    // A prefix of its own: with the class registered for launch, every activation in it would start Latchkey.
+    const launching = await winePrefix('e2e-launch', binaries.double, { proxyStub: binaries.proxyStub });
+    onTestFinished(() => removeWinePrefix(launching));
+    const vault = join(work, 'launched.db');
+    const log = join(work, 'launched.log');
+    const command = [await windowsNodeExe(), join(REPO, 'dist', 'cli', 'main.js')].map((p) => `"${windowsPath(p)}"`).join(' ');
+    await registerLocalServer(launching, CLSID, `${command} ${COM_ACTIVATION_ARGUMENT} --vault "${windowsPath(vault)}" --idle-timeout 3 --log "${windowsPath(log)}"`);
+    const client = async (...args: string[]) => {
+      const run = await runWine(launching, [binaries.comClient, CLSID, ...args]);
+      expect(run.code, run.stderr).toBe(0);
+      return JSON.parse(run.stdout) as Message;
+    };
+    // No process serves the class: COM launches `serve --com -Embedding`, which opens (creates) the vault.
+    expect(await client('lock')).toEqual({ hresult: 0, status: 'unlocked' });
+    // A fresh Windows process of the double has no registration, so no operation-signing key: refused, fail closed.
+    expect((await client('invoke', 'make', '00000005-0000-4000-8000-0000000c0de1', 'a0')).hresult).toBe(HRESULT.NTE_BAD_SIGNATURE);
+    const served = readFileSync(log, 'utf8');
+    expect(served).toContain(`COM server for ${CLSID} started`);
+    expect(served).toContain('NTE_BAD_SIGNATURE');
+    // After 3 s without an operation it revokes the class and exits; the next activation launches it again.
+    for (let i = 0; i < 100 && !readFileSync(log, 'utf8').includes('exited (idle)'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(log, 'utf8')).toContain('exited (idle)');
+    expect(await client('lock')).toEqual({ hresult: 0, status: 'unlocked' });
+    expect(readFileSync(log, 'utf8').match(/ started;/g)).toHaveLength(2);
+  }, 120_000);
 
   describe('with an RSA operation-signing key and a passphrase vault made on Linux (better-sqlite3)', () => {
     let vault: string;

@@ -162,10 +162,13 @@ Napi::Value answerChoice(const Napi::CallbackInfo& info) {
   Napi::ThreadSafeFunction toJs =
       Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "double", 0, 1);
   std::thread([title, index, lines, deferred, toJs]() mutable {
+    // The dialog exists before WM_INITDIALOG has filled it; it is shown only after.
     HWND dialog = nullptr;
-    for (int i = 0; i < 300 && dialog == nullptr; i++) {
+    for (int i = 0; i < 300; i++) {
       dialog = FindWindowW(L"#32770", title.c_str());
-      if (dialog == nullptr) Sleep(50);
+      if (dialog != nullptr && IsWindowVisible(dialog)) break;
+      dialog = nullptr;
+      Sleep(50);
     }
     HRESULT hr = dialog == nullptr ? HRESULT_FROM_WIN32(ERROR_NOT_FOUND) : S_OK;
     if (dialog != nullptr) {

