@@ -6,6 +6,7 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { decodeStrict, type CborMap } from '../../src/cbor/index.js';
+import { parseAuthData } from '../support/ctapHelpers.js';
 import { StoreError, type RequestContext, type UserPrompt, type UserVerdict, type UserVerifier } from '../../src/ctap/ports.js';
 
 /** A COSE_Key (ES256 EC2 P-256 or EdDSA OKP Ed25519) as a node:crypto public key. */
@@ -137,12 +138,8 @@ function rpIdHash(rpId: string): Uint8Array {
 }
 
 function authDataCredential(authData: Uint8Array): { id: Uint8Array; cose: Uint8Array } | undefined {
-  if ((authData[32]! & 0x40) === 0) return undefined;
-  const length = (authData[53]! << 8) | authData[54]!;
-  const id = authData.slice(55, 55 + length);
-  // Up to the end, unless extensions follow (flag ED): the tests here ask for none.
-  if ((authData[32]! & 0x80) !== 0) throw new Error('unexpected extensions in authData');
-  return { id, cose: authData.slice(55 + length) };
+  const parsed = parseAuthData(authData);
+  return parsed.credentialId === undefined || parsed.coseKey === undefined ? undefined : { id: parsed.credentialId, cose: parsed.coseKey };
 }
 
 /** Checks a makeCredential response body is the answer to a request for `rpId`; returns the credential. */
