@@ -9,12 +9,13 @@
  * party: @simplewebauthn/server judges every registration and sign-in.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { WebAuthnPlatform } from '../../src/app/webauthnClient.js';
 import { CLSID, COM_ACTIVATION_ARGUMENT } from '../../src/app/identity.js';
+import { lockedStore, windowsAuthenticator } from '../../src/app/windowsRegistration.js';
 import { HRESULT } from '../../src/transports/windows/hresult.js';
 import { authenticate, ORIGIN, register, RP_ID, type Account } from '../support/relyingParty.js';
 import { HresultError, WindowsSide, type Message } from './support/windowsSide.js';
@@ -37,21 +38,10 @@ const REGDB_E_CLASSNOTREG = 0x80040154;
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const fromBase64Url = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64url'));
 
-/** The TypeScript host and its CLI commands, where this checkout has them. */
-const HOST_MODULES = ['src/app/windowsComServer.ts', 'src/app/windowsRegistration.ts', 'src/cli/commands/serveCom.ts', 'src/cli/commands/register.ts'];
-const missingHost = HOST_MODULES.filter((file) => !existsSync(join(REPO, file)));
-const skip =
-  wineSkipReason() ??
-  (missingHost.length > 0 ? `the TypeScript host is not in this checkout yet (${missingHost.join(', ')})` : undefined);
-if (skip !== undefined && missingHost.length > 0) console.warn(`[skipped] Windows end-to-end tests under Wine: ${skip}`);
+const skip = wineSkipReason();
 
 /** What Latchkey registers: the core's getInfo as the Windows composition configures it. */
-async function windowsGetInfo(): Promise<Uint8Array> {
-  const modulePath = join(REPO, 'src', 'app', 'windowsRegistration.ts');
-  const { windowsAuthenticator, lockedStore } = (await import(modulePath)) as {
-    windowsAuthenticator: (store: unknown) => { getInfoBytes(): Uint8Array };
-    lockedStore: (reason: string) => unknown;
-  };
+function windowsGetInfo(): Uint8Array {
   return windowsAuthenticator(lockedStore('registration only')).getInfoBytes();
 }
 
@@ -77,7 +67,7 @@ describe.skipIf(skip !== undefined)('Latchkey on Windows under Wine: register, s
     ensureDistBuilt();
     binaries = await buildTestBinaries();
     prefix = await winePrefix('e2e', binaries.double);
-    getInfo = await windowsGetInfo();
+    getInfo = windowsGetInfo();
   }, 600_000);
 
   afterAll(() => {
