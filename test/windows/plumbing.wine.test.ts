@@ -16,6 +16,7 @@ import { buildAuthenticator } from '../../src/app/main.js';
 import { parseCngPublicKey } from '../../src/transports/windows/cngPublicKey.js';
 import { HRESULT } from '../../src/transports/windows/hresult.js';
 import { verifySignedBytes } from '../../src/transports/windows/requestSignature.js';
+import { importedDlls } from '../../native/scripts/mingw.mjs';
 import { encode, makeCredentialParams } from '../support/ctapHelpers.js';
 import { MemoryStore } from '../support/memoryStore.js';
 import {
@@ -98,6 +99,14 @@ describe.skipIf(skip !== undefined)('Windows addon under Wine: COM and plugin-AP
   afterAll(() => {
     for (const each of prefixes) removeWinePrefix(each);
     if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('imports only system DLLs at load time: webauthn.dll never, node.exe delay-loaded', () => {
+    const imports = importedDlls(binaries.addon).map((dll) => dll.toLowerCase());
+    expect(imports).not.toContain('webauthn.dll');
+    expect(imports).not.toContain('node.exe');
+    expect(imports.filter((dll) => !['kernel32.dll', 'user32.dll', 'ole32.dll', 'crypt32.dll', 'msvcrt.dll'].includes(dll))).toEqual([]);
+    expect(readFileSync(binaries.addon).includes(Buffer.from('node.exe\0', 'latin1'))).toBe(true);
   });
 
   it('loads in Windows node.exe and resolves the v2 functions the double exports', () => {
