@@ -19,12 +19,9 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { verify } from 'node:crypto';
-import { signMessage } from '../../src/crypto/signing.js';
-import type { CoseAlgorithm } from '../../src/ctap/ports.js';
 import { openVault } from '../../src/vault/vault.js';
 import { findLeaks, vaultKeys, type Secret } from '../security/secrets.js';
-import { coseKeyObject, prng } from './support.js';
+import { privateKeyMatches, prng } from './support.js';
 
 export const CHILD = resolve(import.meta.dirname, 'crashChild.mjs');
 
@@ -168,10 +165,7 @@ export function checkAfterCrash(vaultPath: string, keyDir: string, ack: Acknowle
         if (ack.deleted.has(id)) throw new Error(`${where}: deleted credential ${id} came back`);
         if (record.counterMode === 'zero' && record.signCount !== 0) throw new Error(`${where}: zero counter of ${id} is ${record.signCount}`);
         const { privateKey } = vault.openSecrets(record); // throws if the sealed key does not open
-        const signature = signMessage(record.alg as CoseAlgorithm, privateKey, challenge);
-        const key = coseKeyObject(record.publicKey);
-        const ok = key.asymmetricKeyType === 'ed25519' ? verify(null, challenge, key, signature) : verify('sha256', challenge, key, signature);
-        if (!ok) throw new Error(`${where}: credential ${id}: its private key does not match its public key`);
+        if (!privateKeyMatches(record.publicKey, privateKey, challenge)) throw new Error(`${where}: credential ${id}: its private key does not match its public key`);
         secrets.push({ label: `private key of ${id.slice(0, 8)}`, bytes: privateKey });
       }
       return { rows: rows.length, secrets };

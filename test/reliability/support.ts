@@ -3,7 +3,7 @@
  * authenticator answered (node:crypto verifies, not our own signing code), users that answer late,
  * and file fingerprints for "nothing was written".
  */
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { decodeStrict, type CborMap } from '../../src/cbor/index.js';
 import { parseAuthData } from '../support/ctapHelpers.js';
@@ -21,6 +21,26 @@ export function coseKeyObject(cose: Uint8Array): KeyObject {
   if (map.get(1) === 2) return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64(-2), y: b64(-3) }, format: 'jwk' });
   if (map.get(1) === 1) return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64(-2) }, format: 'jwk' });
   throw new Error(`unsupported COSE key type ${String(map.get(1))}`);
+}
+
+/**
+ * Whether a raw private key (32-byte P-256 scalar or Ed25519 seed) belongs to the COSE public key:
+ * node:crypto signs `message` with it and verifies with the public key (an oracle apart from our code).
+ */
+export function privateKeyMatches(cose: Uint8Array, privateKey: Uint8Array, message: Uint8Array): boolean {
+  const publicKey = coseKeyObject(cose);
+  try {
+    if (publicKey.asymmetricKeyType === 'ed25519') {
+      const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), privateKey]);
+      const key = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+      return verify(null, message, publicKey, sign(null, message, key));
+    }
+    const jwk = publicKey.export({ format: 'jwk' });
+    const key = createPrivateKey({ key: { ...jwk, d: Buffer.from(privateKey).toString('base64url') }, format: 'jwk' });
+    return verify('sha256', message, publicKey, sign('sha256', message, key));
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `signature` over authData ‖ clientDataHash verifies with the COSE public key (WebAuthn §6.3.3). */
