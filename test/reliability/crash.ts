@@ -41,13 +41,14 @@ export function runChild(
   vaultPath: string,
   keyDir: string,
   seed: number,
-  kill: { afterReadyMs?: number; afterSpawnMs?: number; maxOps?: number },
+  kill: { afterReadyMs?: number; afterSpawnMs?: number; maxOps?: number; shared?: boolean },
   mutant?: string,
 ): Promise<ChildRun> {
   const args = [CHILD, vaultPath, keyDir, String(seed)];
   if (kill.maxOps !== undefined) args.push(String(kill.maxOps));
-  const env = { ...process.env, LATCHKEY_CRASH_MUTANT: mutant };
+  const env: NodeJS.ProcessEnv = { ...process.env, LATCHKEY_CRASH_MUTANT: mutant, LATCHKEY_CHILD_SHARED: kill.shared === true ? '1' : undefined };
   if (mutant === undefined) delete env['LATCHKEY_CRASH_MUTANT'];
+  if (kill.shared !== true) delete env['LATCHKEY_CHILD_SHARED'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';

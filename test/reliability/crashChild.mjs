@@ -58,6 +58,8 @@ const ctx = { user };
 
 /** Credentials this process may use: what the vault holds now, then what it creates. */
 const known = vault.list().map((r) => ({ id: r.id, rpId: r.rpId, mode: r.counterMode }));
+/** LATCHKEY_CHILD_SHARED: most assertions use credentials that were there at the start (shared with another process). */
+const initial = process.env.LATCHKEY_CHILD_SHARED === '1' ? new Set(known) : undefined;
 emit(`READY ${known.length}`);
 
 function parseAuthData(bytes) {
@@ -89,7 +91,8 @@ async function makeCredential() {
 
 async function getAssertion() {
   if (known.length === 0) return;
-  const bound = known.filter((k) => k.mode === 'increment');
+  const shared = initial === undefined ? [] : known.filter((k) => initial.has(k) && k.mode === 'increment');
+  const bound = shared.length > 0 && random() < 0.7 ? shared : known.filter((k) => k.mode === 'increment');
   const target = bound.length > 0 && random() < 0.75 ? pick(bound) : pick(known);
   const params = new Map([
     [0x01, target.rpId],
