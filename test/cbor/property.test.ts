@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { Decoder } from 'cbor-x';
 import { decodeStrict, encodeCanonical, canonicalKeyCompare, CborError } from '../../src/cbor/index.js';
 import type { CborValue } from '../../src/cbor/index.js';
+import { concatBytes } from '../../src/crypto/bytes.js';
 
 // ---- Arbitraries --------------------------------------------------------------------------------------------
 
@@ -61,16 +62,6 @@ function normalise(v: unknown): unknown {
   return v;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 function onlyCborErrors(bytes: Uint8Array): CborValue | undefined {
   try {
     return decodeStrict(bytes);
@@ -119,10 +110,10 @@ describe('properties', () => {
             expect(canonicalKeyCompare(encodedKeys[i - 1]!.e, encodedKeys[i]!.e)).toBeLessThan(0);
           }
           // map(n) header, n <= 12, then each key's own encoding followed by its value, in sorted order.
-          const expected = concat([
+          const expected = concatBytes(
             Uint8Array.of(0xa0 | keys.length),
             ...encodedKeys.flatMap(({ k, e }) => [e, encodeCanonical(m.get(k)!)]),
-          ]);
+          );
           expect(encodeCanonical(m)).toEqual(expected);
         },
       ),

@@ -8,6 +8,7 @@ import { decodeStrict, encodeCanonical, type CborMap, type CborValue } from '../
 import { Authenticator, Command, StoreError, type AuthenticatorOptions, type Clock, type CtapResponse, type RequestContext } from '../../src/ctap/index.js';
 import type { CredentialRecord, CredentialSecrets } from '../../src/ctap/ports.js';
 import { MemoryStore } from './memoryStore.js';
+import { concatBytes } from '../../src/crypto/bytes.js';
 
 export const RP = 'example.com';
 export const OTHER_RP = 'other.example';
@@ -91,15 +92,8 @@ export function hex(text: string): Uint8Array {
   return out;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+/** Byte strings joined (the project's own helper). */
+export const concat = concatBytes;
 
 /** Replaces the one occurrence of `needle` in `haystack` by `replacement` (same length or not). */
 export function replaceOnce(haystack: Uint8Array, needle: Uint8Array, replacement: Uint8Array): Uint8Array {

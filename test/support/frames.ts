@@ -1,4 +1,5 @@
 /** Builds and splits frames of the stdio CTAP channel, written here independently of src/. */
+import { concatBytes } from '../../src/crypto/bytes.js';
 
 export function frame(code: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
   const out = new Uint8Array(5 + payload.length);
@@ -24,12 +25,5 @@ export function splitFrames(bytes: Uint8Array): { status: number; body: Uint8Arr
   return frames;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** Byte strings joined (the project's own helper; only the framing here is written independently). */
+export const concat = concatBytes;

@@ -19,6 +19,7 @@ import type {
   UserVerificationRequest,
   WindowsAddon,
 } from '../../src/transports/windows/native.js';
+import { concatBytes as concat } from '../../src/crypto/bytes.js';
 import { HRESULT } from '../../src/transports/windows/hresult.js';
 
 export type KeyType = 'ecdsa' | 'rsa-pkcs1' | 'rsa-pss';
@@ -33,16 +34,6 @@ export interface SigningKey {
 function u32le(value: number): Uint8Array {
   const out = new Uint8Array(4);
   new DataView(out.buffer).setUint32(0, value, true);
-  return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
   return out;
 }
 
