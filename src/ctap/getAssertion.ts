@@ -5,7 +5,7 @@
  */
 import type { CborValue } from '../cbor/index.js';
 import { loadPinUvAuthCiphers } from '../crypto/pinUvAuthProtocol.js';
-import { wipe } from '../crypto/bytes.js';
+import { concatBytes, utf8, wipe } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { prepareAlgorithm, signMessage } from '../crypto/signing.js';
 import { encodeAuthData } from './authData.js';
@@ -222,7 +222,7 @@ function signAssertion(
     }
     const signCount = config.store.recordUse(record, config.clock.now());
     authData = encodeAuthData({
-      rpIdHash: sha256(new TextEncoder().encode(record.rpId)),
+      rpIdHash: sha256(utf8(record.rpId)),
       userPresent: evidence.up,
       userVerified: evidence.uv,
       backupEligible: record.backupEligible,
@@ -230,9 +230,7 @@ function signAssertion(
       signCount,
       extensions,
     });
-    const message = new Uint8Array(authData.length + clientDataHash.length);
-    message.set(authData, 0);
-    message.set(clientDataHash, authData.length);
+    const message = concatBytes(authData, clientDataHash);
     signature = signMessage(record.alg, secrets.privateKey, message);
   } finally {
     wipe(secrets.privateKey, secrets.hmacSecretWithUv, secrets.hmacSecretWithoutUv);

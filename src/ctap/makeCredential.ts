@@ -4,7 +4,7 @@
  */
 import type { CborValue } from '../cbor/index.js';
 import { loadPinUvAuthCiphers } from '../crypto/pinUvAuthProtocol.js';
-import { wipe } from '../crypto/bytes.js';
+import { concatBytes, utf8, wipe } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 import { generateKeyPair, isSupportedAlgorithm, prepareAlgorithm, signMessage, type SigningAlgorithm } from '../crypto/signing.js';
 import { encodeAuthData } from './authData.js';
@@ -198,7 +198,7 @@ async function createAfterChecks(
     }
 
     const authData = encodeAuthData({
-      rpIdHash: sha256(new TextEncoder().encode(request.rp.id)),
+      rpIdHash: sha256(utf8(request.rp.id)),
       userPresent: evidence.up,
       userVerified: evidence.uv,
       backupEligible,
@@ -209,9 +209,7 @@ async function createAfterChecks(
     });
 
     if (config.attestation === 'packed-self') {
-      const message = new Uint8Array(authData.length + request.clientDataHash.length);
-      message.set(authData, 0);
-      message.set(request.clientDataHash, authData.length);
+      const message = concatBytes(authData, request.clientDataHash);
       const sig = signMessage(alg, keyPair.privateKey, message);
       return {
         fmt: 'packed',
