@@ -23,6 +23,11 @@ export const nobodyThere: UserVerifier = {
   },
 };
 
+/** A terminal answer that means yes ("y" or "yes", any case); anything else, including nothing, is no. */
+export function isYes(answer: string): boolean {
+  return /^\s*y(es)?\s*$/i.test(answer);
+}
+
 export function describePrompt(prompt: UserPrompt): string {
   const who = prompt.userName !== undefined ? ` as ${JSON.stringify(prompt.userName)}` : '';
   switch (prompt.reason) {
@@ -72,7 +77,7 @@ export function terminalPrompt(options: { ttyPath?: string; timeoutMs?: number; 
         input.on('error', () => settle({ ok: false, refusal: 'unavailable' }));
         options.write(`Latchkey: ${describePrompt(prompt)}. Allow? [y/N] `);
         rl.once('line', (line) => {
-          const yes = /^\s*y(es)?\s*$/i.test(line);
+          const yes = isYes(line);
           settle(yes ? { ok: true, up: prompt.presence, uv: false } : { ok: false, refusal: 'declined' });
         });
       });

@@ -5,6 +5,7 @@
  */
 import { createInterface } from 'node:readline';
 import { openUserVault } from '../../app/main.js';
+import { isYes } from '../../app/userVerifiers.js';
 import { toBase64Url } from '../../crypto/bytes.js';
 import { parseCommandArgs, VAULT_OPTION } from '../args.js';
 import { UsageError, type CliIo } from '../io.js';
@@ -41,7 +42,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
         return 1;
       }
       const answer = await ask(io, `Delete the passkey for ${label}? Sites will no longer accept it. [y/N] `);
-      if (!/^\s*y(es)?\s*$/i.test(answer)) {
+      if (!isYes(answer)) {
         io.stdout('Nothing deleted.\n');
         return 1;
       }
