@@ -93,7 +93,9 @@ export class Authenticator {
   }
 
   /** authenticatorClientPIN (CTAP 2.2 §6.5): key agreement for hmac-secret; no PIN is ever set. */
-  clientPin(request: ClientPinRequest): ClientPinResponse {
+  async clientPin(request: ClientPinRequest): Promise<ClientPinResponse> {
+    // setPin decrypts with AES, which loads on first use.
+    await loadPinUvAuthCiphers();
     return clientPin(this.keyAgreement, request);
   }
 
@@ -147,8 +149,7 @@ export class Authenticator {
           return { status: Status.OK, body: encodeGetAssertionResponse(await this.getNextAssertion()) };
         case Command.ClientPin: {
           const request = parseClientPinRequest(requestMap(decodeStrict(params)));
-          await loadPinUvAuthCiphers();
-          return { status: Status.OK, body: encodeClientPinResponse(this.clientPin(request)) };
+          return { status: Status.OK, body: encodeClientPinResponse(await this.clientPin(request)) };
         }
         case Command.Selection:
           await this.selection(ctx);
