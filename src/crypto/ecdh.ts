@@ -3,7 +3,7 @@
  * authenticator's ephemeral key pair and the shared point's x-coordinate Z.
  * @module
  */
-import { p256 } from './p256.js';
+import { p256, p256PublicKey } from './p256.js';
 import { concatBytes } from './bytes.js';
 
 export interface KeyAgreementKeyPair {
@@ -17,7 +17,7 @@ export interface KeyAgreementKeyPair {
 export function keyAgreementKeyPair(seed: Uint8Array): KeyAgreementKeyPair {
   if (!p256.utils.isValidSecretKey(seed)) throw new Error('random key material out of range');
   const privateKey = seed.slice();
-  return { privateKey, publicKey: p256.getPublicKey(privateKey, false) };
+  return { privateKey, publicKey: p256PublicKey(privateKey) };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { encodeEc2PublicKey, encodeOkpPublicKey } from './cose.js';
 import { ed25519, loadEd25519 } from './ed25519.js';
-import { p256 } from './p256.js';
+import { p256, p256PublicKey, signP256 } from './p256.js';
 
 export const ALG_ES256 = -7;
 export const ALG_EDDSA = -8;
@@ -35,7 +35,7 @@ export function generateKeyPair(alg: SigningAlgorithm, seed: Uint8Array): Genera
     // A 32-byte string is a valid scalar unless it is 0 or ≥ n (probability ~2^-32); reject those.
     if (!p256.utils.isValidSecretKey(seed)) throw new Error('random key material out of range');
     const privateKey = seed.slice();
-    return { privateKey, coseKey: encodeEc2PublicKey(p256.getPublicKey(privateKey, false), alg) };
+    return { privateKey, coseKey: encodeEc2PublicKey(p256PublicKey(privateKey), alg) };
   }
   const privateKey = seed.slice();
   return { privateKey, coseKey: encodeOkpPublicKey(ed25519().getPublicKey(privateKey), alg) };
@@ -46,6 +46,6 @@ export function generateKeyPair(alg: SigningAlgorithm, seed: Uint8Array): Genera
  * itself with SHA-256 and returns DER with low S; Ed25519 signs the message as is.
  */
 export function signMessage(alg: SigningAlgorithm, privateKey: Uint8Array, message: Uint8Array): Uint8Array {
-  if (alg === ALG_ES256) return p256.sign(message, privateKey, { format: 'der', lowS: true });
+  if (alg === ALG_ES256) return signP256(message, privateKey);
   return ed25519().sign(message, privateKey);
 }
