@@ -4,7 +4,6 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { UserPrompt, UserVerdict, UserVerifier } from '../ctap/index.js';
 
 /** Approves every request, presence and verification alike. For tests and tooling only. */
@@ -60,7 +59,8 @@ export function terminalPrompt(options: { ttyPath?: string; timeoutMs?: number; 
           resolve({ ok: false, refusal: 'unavailable' });
           return;
         }
-        const rl = createInterface({ input, terminal: false });
+        // Loaded here, not at import: a serving process that never asks would pay for readline at start.
+        const rl = process.getBuiltinModule('node:readline').createInterface({ input, terminal: false });
         let settled = false;
         const settle = (verdict: UserVerdict) => {
           if (settled) return;

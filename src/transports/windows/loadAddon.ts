@@ -5,7 +5,6 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WindowsAddon } from './native.js';
@@ -34,9 +33,17 @@ const CONTRACT_FUNCTIONS: readonly (keyof WindowsAddon)[] = [
   'unprotectData',
 ];
 
-/** The checkout or package root: src/transports/windows/ and dist/transports/windows/ are both three levels down. */
+/**
+ * The checkout or package root: the nearest directory above this module with a package.json
+ * (src/transports/windows/ and dist/transports/windows/ are three levels down, the bundle in
+ * dist/bundle/ two).
+ */
 function packageRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(here, '..', '..', '..');
+  }
 }
 
 /** Where the addon may be, in the order they are tried. */
@@ -60,7 +67,6 @@ let loaded: WindowsAddon | undefined;
 /** Loads the addon once per process; throws an AddonLoadError naming every path it tried. */
 export function loadWindowsAddon(): WindowsAddon {
   if (loaded !== undefined) return loaded;
-  const require = createRequire(import.meta.url);
   const tried: { path: string; reason: string }[] = [];
   for (const path of addonCandidates()) {
     if (!existsSync(path)) {
@@ -68,7 +74,9 @@ export function loadWindowsAddon(): WindowsAddon {
       continue;
     }
     try {
-      const addon = require(path) as Partial<Record<keyof WindowsAddon, unknown>>;
+      const loadedModule = { exports: {} };
+      process.dlopen(loadedModule, path);
+      const addon = loadedModule.exports as Partial<Record<keyof WindowsAddon, unknown>>;
       const missing = CONTRACT_FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
       if (missing.length > 0) {
         tried.push({ path, reason: `lacks ${missing.join(', ')} (a stale build?)` });

@@ -1,21 +1,43 @@
 /**
- * The better-sqlite3 implementation of {@link SqlDriver}. better-sqlite3 is imported lazily, here
- * only, so a process that never opens a vault (or runs on `node:sqlite`) never loads the addon.
+ * The better-sqlite3 implementation of {@link SqlDriver}. Importing this module loads only
+ * better-sqlite3's JavaScript (which the bundle carries inside itself); its native binary loads at
+ * the first open, here only, so a process that never opens a vault (or runs on `node:sqlite`)
+ * never loads it.
  * @module
  */
-import { createRequire } from 'node:module';
-import type BetterSqlite3 from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { SqlDriver, SqlOpenOptions, SqlRow, SqlStatement, SqlValue } from '../sqlDriver.js';
 
 type Database = BetterSqlite3.Database;
-type DatabaseConstructor = typeof BetterSqlite3;
 
-let loaded: DatabaseConstructor | undefined;
+/** Where both ways of installing better-sqlite3 (a prebuilt download, a build from source) put its binary. */
+const BINARY = join('node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
 
-function loadBetterSqlite3(): DatabaseConstructor {
-  // createRequire keeps the load synchronous and lazy (first open only).
-  loaded ??= createRequire(import.meta.url)('better-sqlite3') as DatabaseConstructor;
-  return loaded;
+let binding: object | undefined;
+
+/**
+ * better-sqlite3's native binary, found in the nearest node_modules above this module (as Node
+ * would find the package) and loaded by path. This skips the `bindings` package's search of a dozen
+ * places, which starts from the calling file and so would search the wrong tree from the bundle.
+ */
+function nativeBinding(): object {
+  if (binding !== undefined) return binding;
+  const tried: string[] = [];
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const path = join(dir, BINARY);
+    if (existsSync(path)) {
+      const addon = { exports: {} };
+      process.dlopen(addon, path);
+      binding = addon.exports;
+      return binding;
+    }
+    tried.push(path);
+    if (dirname(dir) === dir) break;
+  }
+  throw new Error(`better-sqlite3 has no native binary here (looked for ${tried[0]} and above; run \`npm rebuild better-sqlite3\`)`);
 }
 
 class BetterSqlite3Statement implements SqlStatement {
@@ -87,10 +109,11 @@ class BetterSqlite3Driver implements SqlDriver {
 
 /** Open a database file with better-sqlite3. */
 export function openBetterSqlite3(path: string, options: SqlOpenOptions = {}): SqlDriver {
-  const Database = loadBetterSqlite3();
-  const db = new Database(path, {
+  const db = new BetterSqlite3(path, {
     readonly: options.readonly ?? false,
     fileMustExist: options.fileMustExist ?? false,
+    // better-sqlite3 takes the loaded addon object here too; its type declarations name only a path.
+    nativeBinding: nativeBinding() as unknown as string,
   });
   return new BetterSqlite3Driver(db);
 }

@@ -9,7 +9,6 @@
  * @module
  */
 import { statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { SqlDriver, SqlOpenOptions, SqlRow, SqlStatement, SqlValue } from '../sqlDriver.js';
 
 /** The slice of `node:sqlite` this driver uses (typed here: @types/node 20 does not declare it). */
@@ -39,7 +38,6 @@ let loaded: NodeSqliteModule | undefined;
  */
 export function loadNodeSqlite(): NodeSqliteModule {
   if (loaded !== undefined) return loaded;
-  const require = createRequire(import.meta.url);
   // Node prints an ExperimentalWarning for SQLite once per process; it is expected here and would
   // only confuse a user reading the CLI's stderr, so that one warning (and no other) is dropped.
   const emitWarning = process.emitWarning;
@@ -52,12 +50,10 @@ export function loadNodeSqlite(): NodeSqliteModule {
     return (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
   } as typeof process.emitWarning;
   try {
-    loaded = require('node:sqlite') as NodeSqliteModule;
-  } catch (cause) {
-    throw new Error(
-      `node:sqlite is not available in Node ${process.versions.node} (it needs Node 22.13 or later)`,
-      { cause },
-    );
+    // getBuiltinModule answers undefined for a module this Node lacks (or hides behind a flag).
+    const sqlite = process.getBuiltinModule('node:sqlite') as NodeSqliteModule | undefined;
+    if (sqlite === undefined) throw new Error(`node:sqlite is not available in Node ${process.versions.node} (it needs Node 22.13 or later)`);
+    loaded = sqlite;
   } finally {
     process.emitWarning = emitWarning;
   }
