@@ -1,9 +1,12 @@
-#!/usr/bin/env node
 /**
- * The `latchkey` command line.
+ * The `latchkey` command line. `npm run build` also bundles this entry into one file
+ * (dist/bundle/latchkey.cjs), which bin/latchkey.cjs runs with a code cache; see scripts/bundle.mjs.
+ * No top-level await, so the same source can be bundled as CommonJS.
  * @module
  */
 import { processIo } from './io.js';
 import { runCli } from './run.js';
 
-process.exitCode = await runCli(process.argv.slice(2), processIo());
+void runCli(process.argv.slice(2), processIo()).then((status) => {
+  process.exitCode = status;
+});

@@ -4,7 +4,6 @@
  * @module
  */
 import { StoreError } from '../ctap/ports.js';
-import { enableCompileCache } from './compileCache.js';
 import { UsageError, type CliIo } from './io.js';
 
 type CommandModule = { run(args: readonly string[], io: CliIo): Promise<number> };
@@ -74,7 +73,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`latchkey: unknown command ${JSON.stringify(name)}\nRun 'latchkey help' for usage.\n`);
     return 2;
   }
-  enableCompileCache(io.env); // before the command's modules load
   try {
     return await (await command.load()).run(args, io);
   } catch (error) {

@@ -17,6 +17,7 @@ import { WebAuthnPlatform } from '../../src/app/webauthnClient.js';
 import { CLSID, COM_ACTIVATION_ARGUMENT } from '../../src/app/identity.js';
 import { lockedStore, windowsAuthenticator } from '../../src/app/windowsRegistration.js';
 import { HRESULT } from '../../src/transports/windows/hresult.js';
+import { CLI } from '../support/cli.js';
 import { authenticate, ORIGIN, register, RP_ID, type Account } from '../support/relyingParty.js';
 import { HresultError, WindowsSide, type Message } from './support/windowsSide.js';
 import {
@@ -209,7 +210,7 @@ describe.skipIf(skip !== undefined)('Latchkey on Windows under Wine: register, s
     onTestFinished(() => removeWinePrefix(launching));
     const vault = join(work, 'launched.db');
     const log = join(work, 'launched.log');
-    const command = [await windowsNodeExe(), join(REPO, 'dist', 'cli', 'main.js')].map((p) => `"${windowsPath(p)}"`).join(' ');
+    const command = [await windowsNodeExe(), CLI].map((p) => `"${windowsPath(p)}"`).join(' ');
     await registerLocalServer(launching, CLSID, `${command} ${COM_ACTIVATION_ARGUMENT} --vault "${windowsPath(vault)}" --idle-timeout 3 --log "${windowsPath(log)}"`);
     const client = async (...args: string[]) => {
       const run = await runWine(launching, [binaries.comClient, CLSID, ...args]);
@@ -237,9 +238,8 @@ describe.skipIf(skip !== undefined)('Latchkey on Windows under Wine: register, s
       // A vault created by the Linux build, opened by Windows node's node:sqlite: one file format.
       vault = join(work, 'passphrase.db');
       const env = { ...process.env, LATCHKEY_KEY_DIR: join(work, 'keys'), LATCHKEY_NEW_PASSPHRASE: 'correct horse' };
-      const cli = join(REPO, 'dist', 'cli', 'main.js');
       for (const args of [['demo', '--vault', vault], ['passphrase', 'set', '--vault', vault]]) {
-        const made = spawnSync(process.execPath, [cli, ...args], { env, encoding: 'utf8' });
+        const made = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
         expect(made.status, made.stderr).toBe(0);
       }
     });
@@ -274,7 +274,7 @@ describe.skipIf(skip !== undefined)('Latchkey on Windows under Wine: register, s
       expect(served['served']).toEqual({ code: 0 });
       expect(served['lockStatusAfter'].hresult).toBe(REGDB_E_CLASSNOTREG);
       expect(run.code, run.stderr).toBe(0);
-      const listed = spawnSync(process.execPath, [join(REPO, 'dist', 'cli', 'main.js'), 'list', '--json', '--vault', vault], {
+      const listed = spawnSync(process.execPath, [CLI, 'list', '--json', '--vault', vault], {
         env: { ...process.env, LATCHKEY_PASSPHRASE: 'correct horse' },
         encoding: 'utf8',
       });
