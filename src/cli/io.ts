@@ -2,7 +2,9 @@
  * What a CLI command may touch, so tests can run commands in-process with captured output.
  * @module
  */
+import { writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -23,21 +25,47 @@ export class UsageError extends Error {
 }
 
 /**
- * The real process's streams. stdin is reached only when a command reads it: creating
- * `process.stdin` costs a serving process's cold start a few milliseconds for nothing.
+ * Writes text to file descriptor 1 or 2 directly. Creating process.stdout and process.stderr (a
+ * stream over a pipe) costs a serving process's cold start several milliseconds, for two lines.
+ * Where a direct write fails (a full non-blocking pipe: EAGAIN), that text and all later text go
+ * through the stream, so nothing is lost or reordered.
+ */
+function directWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream): (text: string) => void {
+  let viaStream = false;
+  return (text) => {
+    if (viaStream) {
+      stream().write(text);
+      return;
+    }
+    const bytes = Buffer.from(text, 'utf8');
+    let written = 0;
+    try {
+      while (written < bytes.length) written += writeSync(fd, bytes, written);
+    } catch {
+      viaStream = true;
+      stream().write(bytes.subarray(written));
+    }
+  };
+}
+
+/**
+ * The real process's streams, each made only when a command uses it: a serving process never
+ * reads stdin, and prints its few lines through {@link directWriter}.
  */
 export function processIo(): CliIo {
   return {
-    stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
+    stdout: directWriter(1, () => process.stdout),
+    stderr: directWriter(2, () => process.stderr),
     get stdin() {
       return process.stdin;
     },
-    stdoutStream: process.stdout,
-    get stdinIsTty() {
-      return process.stdin.isTTY === true;
+    get stdoutStream() {
+      return process.stdout;
     },
-    stderrIsTty: process.stderr.isTTY === true,
+    get stdinIsTty() {
+      return isatty(0);
+    },
+    stderrIsTty: isatty(2),
     env: process.env,
   };
 }

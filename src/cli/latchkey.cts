@@ -16,6 +16,7 @@
  * @module
  */
 import fs = require('node:fs');
+import buffer = require('node:buffer');
 import crypto = require('node:crypto');
 import os = require('node:os');
 import path = require('node:path');
@@ -35,7 +36,7 @@ function compileCacheDir(platform: NodeJS.Platform, env: Env, home: string): str
 }
 
 /** The cache file's name: which bundle, which Node, which command (their caches hold different functions). */
-function cacheFileName(source: string, nodeVersion: string, arch: string, argv: readonly string[]): string {
+function cacheFileName(source: string | Uint8Array, nodeVersion: string, arch: string, argv: readonly string[]): string {
   const digest = crypto.createHash('sha256').update(`${nodeVersion}\0${arch}\0`).update(source).digest('hex').slice(0, 32);
   const first = argv[0] ?? '';
   const command = /^[a-z][a-z-]{0,30}$/.test(first) ? first : 'other';
@@ -63,14 +64,16 @@ function writeCache(dir: string, file: string, data: Buffer): void {
 
 function main(): void {
   const bundle = path.join(__dirname, '..', 'bundle', 'latchkey.cjs');
-  let source: string;
+  let bytes: Buffer;
   try {
-    source = fs.readFileSync(bundle, 'utf8');
+    bytes = fs.readFileSync(bundle);
   } catch {
     process.stderr.write(`latchkey: ${bundle} is missing: run \`npm run build\` (npm ci runs it too)\n`);
     process.exitCode = 1;
     return;
   }
+  // The bundle is ASCII (scripts/bundle.mjs), which decodes 4× faster as Latin-1 than as UTF-8.
+  const source = bytes.toString(buffer.isAscii(bytes) ? 'latin1' : 'utf8');
   const env = process.env;
   const debug = env['LATCHKEY_DEBUG_CODE_CACHE'] === '1' ? (line: string) => process.stderr.write(`latchkey: code cache: ${line}\n`) : () => {};
   let dir: string | undefined;
@@ -81,7 +84,7 @@ function main(): void {
       const candidate = compileCacheDir(process.platform, env, os.homedir());
       if (privateDirectory(candidate)) {
         dir = candidate;
-        file = cacheFileName(source, process.version, process.arch, process.argv.slice(2));
+        file = cacheFileName(bytes, process.version, process.arch, process.argv.slice(2));
         try {
           cached = fs.readFileSync(path.join(dir, file));
         } catch {
