@@ -8,8 +8,8 @@
  * still is: V8 code from a directory others can write to would be code others can write. Each cache
  * file is named after a SHA-256 of the bundle and the Node version and architecture, because V8 itself
  * checks only the source's length, not its content; a cache V8 rejects (other flags, a corrupt file)
- * is simply replaced. A cache is written when the process exits, so it holds every function the
- * command ran, and one is kept per command. NODE_DISABLE_COMPILE_CACHE turns it off;
+ * is simply replaced. A cache is written when the process exits successfully, so it holds every
+ * function the command ran, and one is kept per command. NODE_DISABLE_COMPILE_CACHE turns it off;
  * LATCHKEY_DEBUG_CODE_CACHE=1 says on stderr what happened to it.
  *
  * CommonJS (the bin is loaded by `require`, and so is the bundle), with nothing imported from src/.
@@ -51,14 +51,21 @@ function privateDirectory(dir: string): boolean {
   return stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0;
 }
 
-/** Writes `data` as `file` atomically (a temporary file, then a rename), owner-only; drops this command's older caches. */
+/**
+ * Writes `data` as `file` atomically (a temporary file, then a rename), owner-only, and removes what
+ * no start can use any more: caches of another bundle or Node (a rebuild, an upgrade) and temporary
+ * files a killed process left behind.
+ */
 function writeCache(dir: string, file: string, data: Buffer): void {
   const temporary = path.join(dir, `.${process.pid}-${crypto.randomBytes(6).toString('hex')}.tmp`);
   fs.writeFileSync(temporary, data, { mode: 0o600, flag: 'wx' });
   fs.renameSync(temporary, path.join(dir, file));
-  const sameCommand = file.slice(33); // after "<digest>-"
+  const digest = file.slice(0, 33); // "<digest>-"
   for (const other of fs.readdirSync(dir)) {
-    if (other !== file && other.endsWith(sameCommand) && other.length === file.length) fs.rmSync(path.join(dir, other), { force: true });
+    const stale = other.endsWith(SUFFIX)
+      ? !other.startsWith(digest)
+      : other.endsWith('.tmp') && Date.now() - fs.statSync(path.join(dir, other)).mtimeMs > 60_000;
+    if (stale) fs.rmSync(path.join(dir, other), { force: true });
   }
 }
 
@@ -109,7 +116,9 @@ function main(): void {
   if (cached !== undefined) debug(script.cachedDataRejected === true ? 'rejected, will be replaced' : 'used');
   if (dir !== undefined && (cached === undefined || script.cachedDataRejected === true)) {
     const cacheDir = dir;
-    process.once('exit', () => {
+    process.once('exit', (status) => {
+      // Only a command that worked: a mistyped one would leave a cache under its mistyped name.
+      if (status !== 0) return;
       try {
         writeCache(cacheDir, file, script.createCachedData());
         debug('written');

@@ -5,7 +5,7 @@
  * content so a rebuilt bundle of the same length never meets an old cache.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -51,9 +51,30 @@ describe('the code cache of the latchkey bin', () => {
 
   it('keeps one cache per command: a serving process and a short command compile different functions', () => {
     box = sandbox();
-    run(box, ['info']);
-    run(box, ['list']);
-    expect(readdirSync(cacheDir(box)).map((f) => f.replace(/^[0-9a-f]{32}-/, '')).sort()).toEqual(['info.v8cache', 'list.v8cache']);
+    expect(run(box, ['info']).status).toBe(0);
+    expect(run(box, ['help']).status).toBe(0);
+    expect(readdirSync(cacheDir(box)).map((f) => f.replace(/^[0-9a-f]{32}-/, '')).sort()).toEqual(['help.v8cache', 'info.v8cache']);
+  });
+
+  it('is not written by a command that failed, such as a mistyped one', () => {
+    box = sandbox();
+    const result = run(box, ['lsit']);
+    expect(result.status).toBe(2);
+    expect(result.cache).toEqual([]);
+    expect(existsSync(cacheDir(box)) ? readdirSync(cacheDir(box)) : []).toEqual([]);
+  });
+
+  it('removes caches no start can use any more (another bundle or Node) and temporary files left behind', () => {
+    box = sandbox();
+    mkdirSync(cacheDir(box), { recursive: true, mode: 0o700 });
+    const stale = join(cacheDir(box), `${'0'.repeat(32)}-list.v8cache`);
+    const leftover = join(cacheDir(box), '.123-abc.tmp');
+    const fresh = join(cacheDir(box), '.456-def.tmp'); // perhaps another process's, being written now
+    for (const path of [stale, leftover, fresh]) writeFileSync(path, 'x', { mode: 0o600 });
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(leftover, old, old);
+    expect(run(box, ['info']).cache).toEqual(['written']);
+    expect(readdirSync(cacheDir(box)).map((f) => f.replace(/^[0-9a-f]{32}-/, '')).sort()).toEqual(['.456-def.tmp', 'info.v8cache']);
   });
 
   it('replaces a cache V8 rejects (here a corrupt one) and still runs the command correctly', () => {
