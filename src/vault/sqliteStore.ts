@@ -1,10 +1,15 @@
 /**
  * {@link CredentialStore} over an open, unlocked SQLite vault.
  *
- * Hot path (getAssertion): `findById` is one primary-key lookup; `openSecrets` one more lookup
- * plus AES-GCM; `recordUse` of a `zero`-counter credential touches only memory: last-used times
- * are batched and written in one transaction on a short timer, with the next write, or on close.
- * `increment` counters are written durably (synchronous=FULL) before `recordUse` returns.
+ * Hot path (getAssertion): `findById` answers from a small per-connection cache of recently read
+ * rows after one `PRAGMA data_version` query, which tells whether any other connection or process
+ * has committed since (then, and after this store's own writes, the cache is emptied); otherwise it
+ * is one primary-key lookup. `openSecrets` on the record it returned needs no query (the sealed
+ * blobs came with the row), only AES-GCM.
+ * `recordUse` of a `zero`-counter credential touches only memory: last-used times are
+ * batched and written in one transaction on a short timer, with the next write, or on close.
+ * `increment` counters are written durably (synchronous=FULL) before `recordUse` returns, by SQL
+ * that adds one to the stored value, so no cached value can ever move a counter back.
  * @module
  */
 import type { KeyObject } from 'node:crypto';
@@ -43,7 +48,27 @@ function sealedOf(row: SqlRow): SealedSecrets {
   return { privateKey: row['sealed_private_key'], hmacUv: row['sealed_hmac_uv'], hmacNoUv: row['sealed_hmac_no_uv'] };
 }
 
+/**
+ * A row as read by findById / findDiscoverable, kept by the record cache and by the records handed
+ * out (see {@link SqliteCredentialStore.findById}). No secret in the clear: the record's fields
+ * and the vault's sealed blobs.
+ */
+interface CachedRow {
+  /** {@link idKey} of the credential id: the key of the cache and of the pending last-used times. */
+  readonly idText: string;
+  /** The record as stored (last-used time from the row, not from the pending batch). Never handed out. */
+  readonly record: CredentialRecord;
+  readonly sealed: SealedSecrets;
+}
+
+function wipeSecrets(secrets: CredentialSecrets): void {
+  secrets.privateKey.fill(0);
+  secrets.hmacSecretWithUv?.fill(0);
+  secrets.hmacSecretWithoutUv?.fill(0);
+}
+
 interface Statements {
+  readonly dataVersion: SqlStatement;
   readonly findById: SqlStatement;
   readonly findDiscoverable: SqlStatement;
   readonly list: SqlStatement;
@@ -58,9 +83,17 @@ interface Statements {
 
 function prepareStatements(db: SqlDriver): Statements {
   return {
+    // Changes whenever another connection (this process or another) has committed to the file
+    // since this connection last asked; this connection's own commits do not change it.
+    dataVersion: db.prepare('PRAGMA data_version'),
     // The lookups of the assertion path also fetch the sealed blobs (a few dozen bytes each), so
-    // that openSecrets on the returned record needs no second query.
-    findById: db.prepare(`SELECT ${RECORD_COLUMNS}, ${SEALED_COLUMNS} FROM credentials WHERE id = ? AND rp_id = ?`),
+    // that openSecrets on the returned record needs no second query. findById also reads the
+    // data_version of the snapshot the row comes from (one statement, one read transaction), so
+    // the record cache knows which version the row belongs to.
+    findById: db.prepare(
+      `SELECT ${RECORD_COLUMNS}, ${SEALED_COLUMNS}, (SELECT data_version FROM pragma_data_version) AS data_version ` +
+        'FROM credentials WHERE id = ? AND rp_id = ?',
+    ),
     findDiscoverable: db.prepare(
       `SELECT ${RECORD_COLUMNS}, ${SEALED_COLUMNS} FROM credentials WHERE rp_id = ? AND discoverable = 1 ` +
         'ORDER BY created_at DESC, rowid DESC',
@@ -152,6 +185,22 @@ function rowToRecord(row: SqlRow, lastUsedOverride: number | undefined): Credent
   return record;
 }
 
+/**
+ * A caller's own copy of a cached record: a new object with new byte arrays, so whatever a caller
+ * does with it never reaches the cache or another caller; `lastUsedAt` from the pending batch.
+ */
+function copyRecord(stored: CredentialRecord, lastUsedOverride: number | undefined): CredentialRecord {
+  const record: { -readonly [K in keyof CredentialRecord]: CredentialRecord[K] } = {
+    ...stored,
+    id: stored.id.slice(),
+    userId: stored.userId.slice(),
+    publicKey: stored.publicKey.slice(),
+  };
+  if (stored.credBlob !== undefined) record.credBlob = stored.credBlob.slice();
+  if (lastUsedOverride !== undefined) record.lastUsedAt = lastUsedOverride;
+  return record;
+}
+
 // ---- input checks (programming errors: RangeError, not StoreError) ------------------------------
 
 function checkNewCredential(record: CredentialRecord, secrets: CredentialSecrets): void {
@@ -165,8 +214,12 @@ function checkNewCredential(record: CredentialRecord, secrets: CredentialSecrets
   }
 }
 
-function hexKey(id: Uint8Array): string {
-  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+/**
+ * A credential id as a map key: one character per byte (ids are at most 1023 bytes, well within
+ * the argument limit), which costs no Buffer and no hex encoding on the hot path.
+ */
+function idKey(id: Uint8Array): string {
+  return String.fromCharCode.apply(null, id as unknown as number[]);
 }
 
 export interface SqliteStoreOptions {
@@ -176,22 +229,32 @@ export interface SqliteStoreOptions {
 
 const DEFAULT_LAST_USED_FLUSH_MS = 1000;
 
+/** Rows the record cache keeps at most (the oldest read goes first); a few hundred bytes each. */
+const RECORD_CACHE_SIZE = 256;
+
 export class SqliteCredentialStore implements CredentialStore {
   protected readonly db: SqlDriver;
   protected readonly path: string;
   private vaultKey: KeyObject | undefined;
   private closed = false;
   private readonly statements: Statements;
-  /** Last-used times not yet written, by hex credential id. */
+  /** Last-used times not yet written, by {@link idKey} of the credential id. */
   private readonly pendingLastUsed = new Map<string, { readonly id: Uint8Array; readonly usedAt: number }>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly lastUsedFlushMs: number;
   /**
-   * Sealed blobs read together with a record by findById / findDiscoverable, keyed by the very
-   * object returned, so openSecrets on it skips a query. A record built elsewhere (or copied) is
-   * looked up again. Ciphertext only; entries go when the record is collected.
+   * The row behind each record handed out by findById / findDiscoverable, keyed by the very object
+   * returned, so openSecrets on it skips a query. A record built elsewhere (or copied) is looked up
+   * again. Ciphertext only; entries go when the record is collected.
    */
-  private readonly sealedByRecord = new WeakMap<CredentialRecord, SealedSecrets>();
+  private readonly rowByRecord = new WeakMap<CredentialRecord, CachedRow>();
+  /**
+   * Rows recently read by findById, by {@link idKey} of the credential id. Valid while `PRAGMA
+   * data_version` still answers {@link cachedDataVersion} (no other connection has committed) and
+   * until this store's own next write, lock or close, each of which empties it.
+   */
+  private readonly recordCache = new Map<string, CachedRow>();
+  private cachedDataVersion: SqlValue | undefined;
 
   constructor(db: SqlDriver, vaultKey: KeyObject, path: string, options: SqliteStoreOptions = {}) {
     this.db = db;
@@ -205,14 +268,20 @@ export class SqliteCredentialStore implements CredentialStore {
 
   findById(rpId: string, id: Uint8Array): CredentialRecord | undefined {
     this.key();
+    const idText = idKey(id);
+    const cached = this.recordCache.get(idText);
+    if (cached !== undefined && this.cacheIsCurrent()) {
+      // Ids are unique across RPs: one bound to another RP is unknown here, as the query would say.
+      return cached.record.rpId === rpId ? this.handOut(cached) : undefined;
+    }
     const row = this.guard('look up a credential', () => this.statements.findById.get(id, rpId));
-    return row === undefined ? undefined : this.toRecordWithSealed(row);
+    return row === undefined ? undefined : this.handOut(this.cacheRow(idText, row));
   }
 
   findDiscoverable(rpId: string): CredentialRecord[] {
     this.key();
     const rows = this.guard('list discoverable credentials', () => this.statements.findDiscoverable.all(rpId));
-    return rows.map((row) => this.toRecordWithSealed(row));
+    return rows.map((row) => this.handOut(this.rowOf(idKey(bytes(row['id'])), row)));
   }
 
   create(record: CredentialRecord, secrets: CredentialSecrets): void {
@@ -221,8 +290,11 @@ export class SqliteCredentialStore implements CredentialStore {
 
   openSecrets(record: CredentialRecord): CredentialSecrets {
     const key = this.key();
-    let sealed = this.sealedByRecord.get(record);
-    if (sealed === undefined) {
+    const cached = this.rowByRecord.get(record);
+    let sealed: SealedSecrets;
+    if (cached !== undefined) {
+      sealed = cached.sealed;
+    } else {
       const row = this.guard('read sealed secrets', () => this.statements.sealed.get(record.id, record.rpId));
       if (row === undefined) {
         throw new StoreError('io', `vault ${this.path}: the credential whose secrets were asked for is no longer stored`);
@@ -243,8 +315,7 @@ export class SqliteCredentialStore implements CredentialStore {
         secrets.hmacSecretWithoutUv = openCredentialSecret(key, 'hmac-no-uv', id, rpId, sealed.hmacNoUv);
       }
     } catch (error) {
-      secrets.privateKey.fill(0);
-      secrets.hmacSecretWithUv?.fill(0);
+      wipeSecrets(secrets);
       throw error;
     }
     return secrets;
@@ -254,7 +325,7 @@ export class SqliteCredentialStore implements CredentialStore {
     this.key();
     if (record.counterMode === 'zero') {
       const id = new Uint8Array(record.id);
-      this.pendingLastUsed.set(hexKey(id), { id, usedAt });
+      this.pendingLastUsed.set(this.rowByRecord.get(record)?.idText ?? idKey(id), { id, usedAt });
       this.flushTimer ??= setTimeout(() => this.flushFromTimer(), this.lastUsedFlushMs).unref();
       return 0;
     }
@@ -270,14 +341,14 @@ export class SqliteCredentialStore implements CredentialStore {
           : `vault ${this.path}: the credential whose counter was to advance is no longer stored`,
       );
     }
-    this.pendingLastUsed.delete(hexKey(record.id));
+    this.pendingLastUsed.delete(idKey(record.id));
     return int(row['sign_count']);
   }
 
   delete(id: Uint8Array): boolean {
     this.key();
     const changes = this.write('delete a credential', () => this.statements.deleteById.run(id).changes);
-    this.pendingLastUsed.delete(hexKey(id));
+    this.pendingLastUsed.delete(idKey(id));
     return changes > 0;
   }
 
@@ -346,7 +417,7 @@ export class SqliteCredentialStore implements CredentialStore {
     });
     for (const row of replaced) {
       const id = row['id'];
-      if (id instanceof Uint8Array) this.pendingLastUsed.delete(hexKey(id));
+      if (id instanceof Uint8Array) this.pendingLastUsed.delete(idKey(id));
     }
   }
 
@@ -419,12 +490,13 @@ export class SqliteCredentialStore implements CredentialStore {
     this.clearTimer();
     this.vaultKey = undefined;
     this.pendingLastUsed.clear();
+    this.forgetCachedRows();
   }
 
   private toRecord(row: SqlRow): CredentialRecord {
     try {
       const override =
-        this.pendingLastUsed.size === 0 ? undefined : this.pendingLastUsed.get(hexKey(bytes(row['id'])))?.usedAt;
+        this.pendingLastUsed.size === 0 ? undefined : this.pendingLastUsed.get(idKey(bytes(row['id'])))?.usedAt;
       return rowToRecord(row, override);
     } catch (error) {
       if (error instanceof BadRow) throw this.badRow();
@@ -432,10 +504,62 @@ export class SqliteCredentialStore implements CredentialStore {
     }
   }
 
-  private toRecordWithSealed(row: SqlRow): CredentialRecord {
-    const record = this.toRecord(row);
-    this.sealedByRecord.set(record, sealedOf(row));
+  /** A row read by a lookup, as kept by the cache (the record as stored, its blobs). */
+  private rowOf(idText: string, row: SqlRow): CachedRow {
+    try {
+      return { idText, record: rowToRecord(row, undefined), sealed: sealedOf(row) };
+    } catch (error) {
+      if (error instanceof BadRow) throw this.badRow();
+      throw error;
+    }
+  }
+
+  /** Keep a row read by findById, with the data_version of the snapshot it was read from. */
+  private cacheRow(idText: string, row: SqlRow): CachedRow {
+    const cached = this.rowOf(idText, row);
+    const version = row['data_version'];
+    if (version !== this.cachedDataVersion || version === undefined || version === null) {
+      // Another connection committed since the cached rows were read: they may be stale.
+      this.recordCache.clear();
+      this.cachedDataVersion = version ?? undefined;
+      if (version === undefined || version === null) return cached;
+    }
+    if (this.recordCache.size >= RECORD_CACHE_SIZE) {
+      const oldest = this.recordCache.keys().next();
+      if (oldest.done !== true) this.recordCache.delete(oldest.value);
+    }
+    this.recordCache.set(idText, cached);
+    return cached;
+  }
+
+  /** The caller's own record of a row, remembered so openSecrets needs no query. */
+  private handOut(cached: CachedRow): CredentialRecord {
+    const pending = this.pendingLastUsed.size === 0 ? undefined : this.pendingLastUsed.get(cached.idText)?.usedAt;
+    const record = copyRecord(cached.record, pending);
+    this.rowByRecord.set(record, cached);
     return record;
+  }
+
+  /**
+   * Whether the cached rows are still what the file holds: no other connection (in this process
+   * or another one) has committed since they were read. If one has, a row may have been deleted,
+   * changed or added meanwhile, and the cache is emptied.
+   */
+  private cacheIsCurrent(): boolean {
+    let current: SqlValue | undefined;
+    try {
+      current = this.statements.dataVersion.get()?.['data_version'];
+    } catch (error) {
+      throw toStoreError(error, this.path, 'look up a credential', this.db);
+    }
+    if (current !== undefined && current === this.cachedDataVersion) return true;
+    this.forgetCachedRows();
+    return false;
+  }
+
+  private forgetCachedRows(): void {
+    this.recordCache.clear();
+    this.cachedDataVersion = undefined;
   }
 
   private badRow(): StoreError {
@@ -457,18 +581,25 @@ export class SqliteCredentialStore implements CredentialStore {
    */
   protected write<T>(action: string, fn: () => T): T {
     const pending = this.pendingLastUsed.size === 0 ? undefined : [...this.pendingLastUsed.values()];
-    const result = this.guard(action, () =>
-      pending === undefined
-        ? this.db.transaction(fn)
-        : this.db.transaction(() => {
-            for (const { id, usedAt } of pending) this.statements.setLastUsed.run(usedAt, id);
-            return fn();
-          }),
-    );
+    let result: T;
+    try {
+      result = this.guard(action, () =>
+        pending === undefined
+          ? this.db.transaction(fn)
+          : this.db.transaction(() => {
+              for (const { id, usedAt } of pending) this.statements.setLastUsed.run(usedAt, id);
+              return fn();
+            }),
+      );
+    } finally {
+      // This connection's own commits leave data_version as it was: forget every cached row
+      // (committed or rolled back, the next lookup reads the file again).
+      this.forgetCachedRows();
+    }
     if (pending !== undefined) {
       // Keep entries that were updated again meanwhile (not possible synchronously, but cheap to respect).
       for (const entry of pending) {
-        const key = hexKey(entry.id);
+        const key = idKey(entry.id);
         if (this.pendingLastUsed.get(key) === entry) this.pendingLastUsed.delete(key);
       }
       if (this.pendingLastUsed.size === 0) this.clearTimer();
