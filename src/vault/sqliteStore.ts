@@ -5,7 +5,8 @@
  * rows after one `PRAGMA data_version` query, which tells whether any other connection or process
  * has committed since (then, and after this store's own writes, the cache is emptied); otherwise it
  * is one primary-key lookup. `openSecrets` on the record it returned needs no query (the sealed
- * blobs came with the row), only AES-GCM.
+ * blobs came with the row): the first time it opens the vault's AES-GCM blobs, then it keeps the
+ * secrets sealed under a memory key (memorySeal.ts) and opens those with one AES pass per use.
  * `recordUse` of a `zero`-counter credential touches only memory: last-used times are
  * batched and written in one transaction on a short timer, with the next write, or on close.
  * `increment` counters are written durably (synchronous=FULL) before `recordUse` returns, by SQL
@@ -22,6 +23,7 @@ import {
   type CredProtectLevel,
   type CredentialStore,
 } from '../ctap/ports.js';
+import { MemorySeal } from './memorySeal.js';
 import { openCredentialSecret, sealCredentialSecret } from './sealing.js';
 import type { SqlDriver, SqlRow, SqlStatement, SqlValue } from './sqlDriver.js';
 import { toStoreError } from './storeErrors.js';
@@ -50,8 +52,8 @@ function sealedOf(row: SqlRow): SealedSecrets {
 
 /**
  * A row as read by findById / findDiscoverable, kept by the record cache and by the records handed
- * out (see {@link SqliteCredentialStore.findById}). No secret in the clear: the record's fields
- * and the vault's sealed blobs.
+ * out (see {@link SqliteCredentialStore.findById}). No secret in the clear: the record's fields,
+ * the vault's sealed blobs, and once opened the same secrets sealed under the memory key.
  */
 interface CachedRow {
   /** {@link idKey} of the credential id: the key of the cache and of the pending last-used times. */
@@ -59,6 +61,30 @@ interface CachedRow {
   /** The record as stored (last-used time from the row, not from the pending batch). Never handed out. */
   readonly record: CredentialRecord;
   readonly sealed: SealedSecrets;
+  /** The secrets, once opened from `sealed` (and so authenticated), sealed under the memory key. */
+  kept?: KeptSecrets | undefined;
+}
+
+/** A row's secrets sealed under a {@link MemorySeal}: ciphertext; usable only with that seal. */
+interface KeptSecrets {
+  readonly seal: MemorySeal;
+  readonly privateKey: Uint8Array;
+  readonly hmacUv: Uint8Array | undefined;
+  readonly hmacNoUv: Uint8Array | undefined;
+}
+
+function openKept(kept: KeptSecrets): CredentialSecrets {
+  const secrets: { -readonly [K in keyof CredentialSecrets]: CredentialSecrets[K] } = {
+    privateKey: kept.seal.open(kept.privateKey),
+  };
+  try {
+    if (kept.hmacUv !== undefined) secrets.hmacSecretWithUv = kept.seal.open(kept.hmacUv);
+    if (kept.hmacNoUv !== undefined) secrets.hmacSecretWithoutUv = kept.seal.open(kept.hmacNoUv);
+  } catch (error) {
+    wipeSecrets(secrets);
+    throw error;
+  }
+  return secrets;
 }
 
 function wipeSecrets(secrets: CredentialSecrets): void {
@@ -255,6 +281,8 @@ export class SqliteCredentialStore implements CredentialStore {
    */
   private readonly recordCache = new Map<string, CachedRow>();
   private cachedDataVersion: SqlValue | undefined;
+  /** Seals the secrets of rows in use (see memorySeal.ts); made on first use, disposed on lock and close. */
+  private memorySeal: MemorySeal | undefined;
 
   constructor(db: SqlDriver, vaultKey: KeyObject, path: string, options: SqliteStoreOptions = {}) {
     this.db = db;
@@ -291,6 +319,8 @@ export class SqliteCredentialStore implements CredentialStore {
   openSecrets(record: CredentialRecord): CredentialSecrets {
     const key = this.key();
     const cached = this.rowByRecord.get(record);
+    const kept = cached?.kept;
+    if (kept !== undefined && kept.seal === this.memorySeal) return openKept(kept);
     let sealed: SealedSecrets;
     if (cached !== undefined) {
       sealed = cached.sealed;
@@ -314,6 +344,8 @@ export class SqliteCredentialStore implements CredentialStore {
       if (sealed.hmacNoUv instanceof Uint8Array) {
         secrets.hmacSecretWithoutUv = openCredentialSecret(key, 'hmac-no-uv', id, rpId, sealed.hmacNoUv);
       }
+      // Authenticated now: keep them sealed in memory for this row's next uses.
+      if (cached !== undefined) cached.kept = this.keep(secrets);
     } catch (error) {
       wipeSecrets(secrets);
       throw error;
@@ -491,6 +523,26 @@ export class SqliteCredentialStore implements CredentialStore {
     this.vaultKey = undefined;
     this.pendingLastUsed.clear();
     this.forgetCachedRows();
+    // Secrets kept by rows still referenced from handed-out records become unopenable here.
+    this.memorySeal?.dispose();
+    this.memorySeal = undefined;
+  }
+
+  /** `secrets` sealed under the memory key, or undefined when one does not fit it (then they are not kept). */
+  private keep(secrets: CredentialSecrets): KeptSecrets | undefined {
+    const all = [secrets.privateKey, secrets.hmacSecretWithUv, secrets.hmacSecretWithoutUv];
+    if (!all.every((secret) => secret === undefined || MemorySeal.fits(secret))) return undefined;
+    try {
+      const seal = (this.memorySeal ??= new MemorySeal());
+      return {
+        seal,
+        privateKey: seal.seal(secrets.privateKey),
+        hmacUv: secrets.hmacSecretWithUv === undefined ? undefined : seal.seal(secrets.hmacSecretWithUv),
+        hmacNoUv: secrets.hmacSecretWithoutUv === undefined ? undefined : seal.seal(secrets.hmacSecretWithoutUv),
+      };
+    } catch {
+      return undefined; // an optimisation only: the next use opens the vault's blob again
+    }
   }
 
   private toRecord(row: SqlRow): CredentialRecord {
