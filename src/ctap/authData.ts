@@ -3,7 +3,8 @@
  * @module
  */
 import { encodeCanonical, type CborMap } from '../cbor/index.js';
-import { concatBytes, uint32BE } from '../crypto/bytes.js';
+import { utf8 } from '../crypto/bytes.js';
+import { sha256 } from '../crypto/hash.js';
 
 export const Flag = {
   UP: 0x01,
@@ -30,6 +31,21 @@ export interface AuthDataInput {
   readonly extensions?: CborMap | undefined;
 }
 
+/** rpId hashes of the last few rpIds (an authenticator serves a handful of sites at a time). */
+const rpIdHashes = new Map<string, Uint8Array>();
+const RP_ID_HASH_CACHE_SIZE = 64;
+
+/** SHA-256 of the rpId's UTF-8 bytes, remembered for recent rpIds; a fresh copy the caller may keep. */
+export function rpIdHash(rpId: string): Uint8Array {
+  let hash = rpIdHashes.get(rpId);
+  if (hash === undefined) {
+    hash = sha256(utf8(rpId));
+    if (rpIdHashes.size >= RP_ID_HASH_CACHE_SIZE) rpIdHashes.delete(rpIdHashes.keys().next().value as string);
+    rpIdHashes.set(rpId, hash);
+  }
+  return hash.slice();
+}
+
 export function encodeAuthData(input: AuthDataInput): Uint8Array {
   if (input.rpIdHash.length !== 32) throw new Error('rpIdHash must be 32 bytes');
   const hasExtensions = input.extensions !== undefined && input.extensions.size > 0;
@@ -42,12 +58,32 @@ export function encodeAuthData(input: AuthDataInput): Uint8Array {
   if (input.attestedCredential !== undefined) flags |= Flag.AT;
   if (hasExtensions) flags |= Flag.ED;
 
-  const parts: Uint8Array[] = [input.rpIdHash, Uint8Array.of(flags), uint32BE(input.signCount)];
+  // rpIdHash (32) ‖ flags (1) ‖ signCount (4, big-endian) ‖ [aaguid ‖ idLength (2) ‖ id ‖ coseKey] ‖ [extensions]
   const attested = input.attestedCredential;
+  const extensions = hasExtensions ? encodeCanonical(input.extensions as CborMap) : undefined;
+  let length = 37;
+  if (attested !== undefined) length += attested.aaguid.length + 2 + attested.credentialId.length + attested.coseKey.length;
+  if (extensions !== undefined) length += extensions.length;
+  const out = new Uint8Array(length);
+  out.set(input.rpIdHash, 0);
+  out[32] = flags;
+  const signCount = input.signCount >>> 0;
+  out[33] = signCount >>> 24;
+  out[34] = (signCount >>> 16) & 0xff;
+  out[35] = (signCount >>> 8) & 0xff;
+  out[36] = signCount & 0xff;
+  let offset = 37;
   if (attested !== undefined) {
     const idLength = attested.credentialId.length;
-    parts.push(attested.aaguid, Uint8Array.of(idLength >> 8, idLength & 0xff), attested.credentialId, attested.coseKey);
+    out.set(attested.aaguid, offset);
+    offset += attested.aaguid.length;
+    out[offset++] = idLength >> 8;
+    out[offset++] = idLength & 0xff;
+    out.set(attested.credentialId, offset);
+    offset += idLength;
+    out.set(attested.coseKey, offset);
+    offset += attested.coseKey.length;
   }
-  if (hasExtensions) parts.push(encodeCanonical(input.extensions as CborMap));
-  return concatBytes(...parts);
+  if (extensions !== undefined) out.set(extensions, offset);
+  return out;
 }

@@ -5,10 +5,9 @@
  */
 import type { CborValue } from '../cbor/index.js';
 import { loadPinUvAuthCiphers } from '../crypto/pinUvAuthProtocol.js';
-import { concatBytes, utf8, wipe } from '../crypto/bytes.js';
-import { sha256 } from '../crypto/hash.js';
+import { concatBytes, wipe } from '../crypto/bytes.js';
 import { prepareAlgorithm, signMessage } from '../crypto/signing.js';
-import { encodeAuthData } from './authData.js';
+import { encodeAuthData, rpIdHash } from './authData.js';
 import { MAX_CREDENTIAL_ID_LENGTH, NEXT_ASSERTION_TIMEOUT_MS, type ResolvedConfig } from './config.js';
 import { CRED_BLOB, readCredBlobGetInput } from './extensions/credBlob.js';
 import { credProtectAllows } from './extensions/credProtect.js';
@@ -58,7 +57,9 @@ export async function getAssertion(
   validateGetAssertionRequest(request);
 
   // Steps 1–2: a zero-length pinUvAuthParam (touch, then PIN_NOT_SET), else its protocol.
-  await checkPinUvAuthParams(config, ctx, request.rpId, request.pinUvAuthParam, request.pinUvAuthProtocol);
+  if (request.pinUvAuthParam !== undefined) {
+    await checkPinUvAuthParams(config, ctx, request.rpId, request.pinUvAuthParam, request.pinUvAuthProtocol);
+  }
 
   // Step 3: options. "rk" has no meaning here; "up" defaults to true; "uv" needs a method.
   if (request.options.rk !== undefined) {
@@ -90,6 +91,9 @@ export async function getAssertion(
     if (!handedOver) wipeHmacSecretSalts(hmacSecret);
   }
 }
+
+/** Algorithms whose signing code is loaded (it stays loaded): no await for them on the next assertion. */
+const preparedAlgorithms = new Set<number>();
 
 interface AssertionChoices {
   readonly up: boolean;
@@ -131,7 +135,11 @@ async function assert(
       }
     }
   }
-  for (const alg of new Set(candidates.map((c) => c.alg))) await prepareAlgorithm(alg);
+  for (const { alg } of candidates) {
+    if (preparedAlgorithms.has(alg)) continue;
+    await prepareAlgorithm(alg);
+    preparedAlgorithms.add(alg);
+  }
   const first = candidates[0];
   if (first === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'no usable credential for this rpId');
 
@@ -222,7 +230,7 @@ function signAssertion(
     }
     const signCount = config.store.recordUse(record, config.clock.now());
     authData = encodeAuthData({
-      rpIdHash: sha256(utf8(record.rpId)),
+      rpIdHash: rpIdHash(record.rpId),
       userPresent: evidence.up,
       userVerified: evidence.uv,
       backupEligible: record.backupEligible,

@@ -4,10 +4,9 @@
  */
 import type { CborValue } from '../cbor/index.js';
 import { loadPinUvAuthCiphers } from '../crypto/pinUvAuthProtocol.js';
-import { concatBytes, utf8, wipe } from '../crypto/bytes.js';
-import { sha256 } from '../crypto/hash.js';
+import { concatBytes, wipe } from '../crypto/bytes.js';
 import { generateKeyPair, isSupportedAlgorithm, prepareAlgorithm, signMessage, type SigningAlgorithm } from '../crypto/signing.js';
-import { encodeAuthData } from './authData.js';
+import { encodeAuthData, rpIdHash } from './authData.js';
 import { MAX_CREDENTIAL_ID_LENGTH, NEW_CREDENTIAL_ID_LENGTH, type ResolvedConfig } from './config.js';
 import { CRED_BLOB, MAX_CRED_BLOB_LENGTH, readCredBlobCreateInput } from './extensions/credBlob.js';
 import { CRED_PROTECT, credProtectAllows, readCredProtectInput } from './extensions/credProtect.js';
@@ -198,7 +197,7 @@ async function createAfterChecks(
     }
 
     const authData = encodeAuthData({
-      rpIdHash: sha256(utf8(request.rp.id)),
+      rpIdHash: rpIdHash(request.rp.id),
       userPresent: evidence.up,
       userVerified: evidence.uv,
       backupEligible,
