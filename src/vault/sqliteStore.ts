@@ -214,16 +214,31 @@ function rowToRecord(row: SqlRow, lastUsedOverride: number | undefined): Credent
 /**
  * A caller's own copy of a cached record: a new object with new byte arrays, so whatever a caller
  * does with it never reaches the cache or another caller; `lastUsedAt` from the pending batch.
+ * Built field by field in rowToRecord's order (not by spreading), so every record has the same
+ * few shapes and the code that reads it stays fast.
  */
 function copyRecord(stored: CredentialRecord, lastUsedOverride: number | undefined): CredentialRecord {
   const record: { -readonly [K in keyof CredentialRecord]: CredentialRecord[K] } = {
-    ...stored,
-    id: stored.id.slice(),
-    userId: stored.userId.slice(),
-    publicKey: stored.publicKey.slice(),
+    id: new Uint8Array(stored.id),
+    rpId: stored.rpId,
+    userId: new Uint8Array(stored.userId),
+    alg: stored.alg,
+    publicKey: new Uint8Array(stored.publicKey),
+    discoverable: stored.discoverable,
+    credProtect: stored.credProtect,
+    backupEligible: stored.backupEligible,
+    backupState: stored.backupState,
+    counterMode: stored.counterMode,
+    signCount: stored.signCount,
+    createdAt: stored.createdAt,
+    origin: stored.origin,
   };
-  if (stored.credBlob !== undefined) record.credBlob = stored.credBlob.slice();
-  if (lastUsedOverride !== undefined) record.lastUsedAt = lastUsedOverride;
+  if (stored.rpName !== undefined) record.rpName = stored.rpName;
+  if (stored.userName !== undefined) record.userName = stored.userName;
+  if (stored.userDisplayName !== undefined) record.userDisplayName = stored.userDisplayName;
+  if (stored.credBlob !== undefined) record.credBlob = new Uint8Array(stored.credBlob);
+  const lastUsedAt = lastUsedOverride ?? stored.lastUsedAt;
+  if (lastUsedAt !== undefined) record.lastUsedAt = lastUsedAt;
   return record;
 }
 
