@@ -328,9 +328,10 @@ async function coldStart() {
     coldUncached.push(await timeSpawn(node, args, uncached, firstAssertion));
   }
   const b = median(bare), c = median(cold), u = median(coldUncached);
-  console.log(`   node -e 0                                     ${fmt(b, 1).padStart(7)} ms`);
-  console.log(`   serve → first getAssertion, code cache        ${fmt(c, 1).padStart(7)} ms   ${fmt(c / b, 2)}× node -e 0 (target ≤ 1.5×)`);
-  console.log(`   serve → first getAssertion, no code cache     ${fmt(u, 1).padStart(7)} ms   ${fmt(u / b, 2)}× node -e 0 (the very first start)`);
+  const range = (xs) => `median of ${xs.length}, ${fmt(Math.min(...xs), 0)}–${fmt(Math.max(...xs), 0)}`;
+  console.log(`   node -e 0                                     ${fmt(b, 1).padStart(7)} ms   (${range(bare)})`);
+  console.log(`   serve → first getAssertion, code cache        ${fmt(c, 1).padStart(7)} ms   ${fmt(c / b, 2)}× node -e 0 (target ≤ 1.5×; ${range(cold)})`);
+  console.log(`   serve → first getAssertion, no code cache     ${fmt(u, 1).padStart(7)} ms   ${fmt(u / b, 2)}× node -e 0 (the very first start; ${range(coldUncached)})`);
 }
 
 const { decodeStrict } = await import('../dist/cbor/index.js');
