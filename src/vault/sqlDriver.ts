@@ -21,6 +21,12 @@ export interface SqlStatement {
   get(...params: SqlValue[]): SqlRow | undefined;
   /** Every row. */
   all(...params: SqlValue[]): SqlRow[];
+  /**
+   * The first column of the first row, or undefined when there is no row: one value without a row
+   * object (a `PRAGMA data_version` checked on every lookup, a count). Does not change what `get`
+   * and `all` answer on the same statement.
+   */
+  pluck(...params: SqlValue[]): SqlValue | undefined;
 }
 
 export interface SqlDriver {

@@ -615,7 +615,7 @@ export class SqliteCredentialStore implements CredentialStore {
   private cacheIsCurrent(): boolean {
     let current: SqlValue | undefined;
     try {
-      current = this.statements.dataVersion.get()?.['data_version'];
+      current = this.statements.dataVersion.pluck();
     } catch (error) {
       throw toStoreError(error, this.path, 'look up a credential', this.db);
     }

@@ -41,7 +41,16 @@ function nativeBinding(): object {
 }
 
 class BetterSqlite3Statement implements SqlStatement {
-  constructor(private readonly statement: BetterSqlite3.Statement<SqlValue[]>) {}
+  /**
+   * The same SQL prepared again in better-sqlite3's pluck mode, made on the first pluck(): the mode
+   * belongs to the statement, so toggling it on `statement` would cost two more native calls per use.
+   */
+  private plucked: BetterSqlite3.Statement<SqlValue[]> | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly statement: BetterSqlite3.Statement<SqlValue[]>,
+  ) {}
 
   run(...params: SqlValue[]): { readonly changes: number } {
     return { changes: this.statement.run(...params).changes };
@@ -53,6 +62,11 @@ class BetterSqlite3Statement implements SqlStatement {
 
   all(...params: SqlValue[]): SqlRow[] {
     return this.statement.all(...params) as SqlRow[];
+  }
+
+  pluck(...params: SqlValue[]): SqlValue | undefined {
+    this.plucked ??= this.db.prepare<SqlValue[]>(this.statement.source).pluck();
+    return this.plucked.get(...params) as SqlValue | undefined;
   }
 }
 
@@ -69,7 +83,7 @@ class BetterSqlite3Driver implements SqlDriver {
   }
 
   prepare(sql: string): SqlStatement {
-    return new BetterSqlite3Statement(this.db.prepare<SqlValue[]>(sql));
+    return new BetterSqlite3Statement(this.db, this.db.prepare<SqlValue[]>(sql));
   }
 
   exec(sql: string): void {

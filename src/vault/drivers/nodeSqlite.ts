@@ -112,6 +112,14 @@ class NodeSqliteStatement implements SqlStatement {
   all(...params: SqlValue[]): SqlRow[] {
     return this.statement.all(...params);
   }
+
+  pluck(...params: SqlValue[]): SqlValue | undefined {
+    // node:sqlite (22.x) has no pluck mode: the row's first own property is its first column.
+    const row = this.statement.get(...params);
+    if (row === undefined) return undefined;
+    for (const column in row) return row[column];
+    return undefined;
+  }
 }
 
 class NodeSqliteDriver implements SqlDriver {
