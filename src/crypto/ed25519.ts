@@ -12,6 +12,11 @@ export async function loadEd25519(): Promise<void> {
   curve ??= (await import('@noble/curves/ed25519.js')).ed25519;
 }
 
+/** Whether {@link loadEd25519} has resolved (the sync functions may run). */
+export function ed25519Loaded(): boolean {
+  return curve !== undefined;
+}
+
 export function ed25519(): Ed25519 {
   if (curve === undefined) throw new Error('Ed25519 used before loadEd25519() resolved');
   return curve;

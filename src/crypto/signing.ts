@@ -4,7 +4,7 @@
  * @module
  */
 import { encodeEc2PublicKey, encodeOkpPublicKey } from './cose.js';
-import { ed25519, loadEd25519 } from './ed25519.js';
+import { ed25519, ed25519Loaded, loadEd25519 } from './ed25519.js';
 import { p256, p256PublicKey, signP256 } from './p256.js';
 
 export const ALG_ES256 = -7;
@@ -20,6 +20,15 @@ export function isSupportedAlgorithm(alg: number): alg is SigningAlgorithm {
 /** Loads what signing with `alg` needs (Ed25519 is loaded on first use); call before the sync functions below. */
 export async function prepareAlgorithm(alg: SigningAlgorithm): Promise<void> {
   if (alg === ALG_EDDSA) await loadEd25519();
+}
+
+/**
+ * Whether the sync functions below can run for `alg` now, with no {@link prepareAlgorithm} to
+ * await: ES256 always (P-256 is imported with this module), EdDSA once Ed25519 has loaded. Lets a
+ * caller skip an await (a promise and a microtask turn) on every use after the first.
+ */
+export function isAlgorithmReady(alg: SigningAlgorithm): boolean {
+  return alg === ALG_ES256 || ed25519Loaded();
 }
 
 export interface GeneratedKeyPair {

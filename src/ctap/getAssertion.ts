@@ -6,7 +6,7 @@
 import type { CborValue } from '../cbor/index.js';
 import { loadPinUvAuthCiphers } from '../crypto/pinUvAuthProtocol.js';
 import { concatBytes, wipe } from '../crypto/bytes.js';
-import { prepareAlgorithm, signMessage } from '../crypto/signing.js';
+import { isAlgorithmReady, prepareAlgorithm, signMessage } from '../crypto/signing.js';
 import { encodeAuthData, rpIdHash } from './authData.js';
 import { MAX_CREDENTIAL_ID_LENGTH, NEXT_ASSERTION_TIMEOUT_MS, type ResolvedConfig } from './config.js';
 import { CRED_BLOB, readCredBlobGetInput } from './extensions/credBlob.js';
@@ -20,9 +20,9 @@ import {
   type HmacSecretSalts,
 } from './extensions/hmacSecret.js';
 import { checkPinUvAuthParams, verifyPinUvAuthParam, type KeyAgreementKeys } from './pinUvAuth.js';
-import type { CredentialRecord, RequestContext } from './ports.js';
+import type { CredentialRecord, RequestContext, UserPrompt } from './ports.js';
 import { CtapError, Status } from './status.js';
-import { askUser, type Evidence } from './userPresence.js';
+import { evidenceOf, type Evidence } from './userPresence.js';
 import {
   validateGetAssertionRequest,
   type GetAssertionRequest,
@@ -82,85 +82,41 @@ export async function getAssertion(
   // hmac-secret's key agreement, saltAuth and salts are checked now, before any prompt (§12.5).
   if (hmacSecretInput !== undefined) await loadPinUvAuthCiphers();
   const hmacSecret = hmacSecretInput === undefined ? undefined : openHmacSecretSalts(keys, hmacSecretInput);
+  // Steps 6–12 run here rather than in a function of their own: on the assertion path every async
+  // layer is a promise and a microtask turn, and the user's confirm() is the one wait it needs.
   let handedOver = false;
   try {
-    const result = await assert(config, request, ctx, { up, uv, wantsCredBlob, hmacSecret });
-    handedOver = result.pending !== undefined;
-    return result;
-  } finally {
-    if (!handedOver) wipeHmacSecretSalts(hmacSecret);
-  }
-}
-
-/** Algorithms whose signing code is loaded (it stays loaded): no await for them on the next assertion. */
-const preparedAlgorithms = new Set<number>();
-
-interface AssertionChoices {
-  readonly up: boolean;
-  readonly uv: boolean;
-  readonly wantsCredBlob: boolean;
-  readonly hmacSecret: HmacSecretSalts | undefined;
-}
-
-/** Steps 6–12 once every input has been accepted. */
-async function assert(
-  config: ResolvedConfig,
-  request: GetAssertionRequest,
-  ctx: RequestContext,
-  { up, uv, wantsCredBlob, hmacSecret }: AssertionChoices,
-): Promise<GetAssertionResult> {
-  // Step 6: built-in user verification (with presence when "up" is wanted).
-  let evidence: Evidence = { up: false, uv: false };
-  if (uv) {
-    evidence = await askUser(ctx, { presence: up, verification: true, rpId: request.rpId, reason: 'getAssertion' });
-  }
-
-  // Step 7: locate the credentials bound to this rpId that credProtect lets us use.
-  const viaAllowList = request.allowList !== undefined && request.allowList.length > 0;
-  const candidates: CredentialRecord[] = [];
-  if (viaAllowList) {
-    for (const descriptor of request.allowList ?? []) {
-      if (descriptor.type !== 'public-key' || descriptor.id.length > MAX_CREDENTIAL_ID_LENGTH) continue;
-      const record = boundTo(request.rpId, config.store.findById(request.rpId, descriptor.id));
-      if (record !== undefined && credProtectAllows(record.credProtect, evidence.uv, true)) {
-        // With an allowList any applicable credential may answer: the first one found does.
-        candidates.push(record);
-        break;
-      }
+    // Step 6: built-in user verification (with presence when "up" is wanted).
+    let evidence: Evidence = NO_EVIDENCE;
+    if (uv) {
+      const prompt: UserPrompt = { presence: up, verification: true, rpId: request.rpId, reason: 'getAssertion' };
+      evidence = evidenceOf(prompt, await ctx.user.confirm(prompt, ctx.signal));
     }
-  } else {
-    for (const record of config.store.findDiscoverable(request.rpId)) {
-      if (boundTo(request.rpId, record) !== undefined && credProtectAllows(record.credProtect, evidence.uv, false)) {
-        candidates.push(record);
-      }
-    }
-  }
-  for (const { alg } of candidates) {
-    if (preparedAlgorithms.has(alg)) continue;
-    await prepareAlgorithm(alg);
-    preparedAlgorithms.add(alg);
-  }
-  const first = candidates[0];
-  if (first === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'no usable credential for this rpId');
 
-  // Step 9: user presence, unless it was collected with UV or the platform asked for a silent assertion.
-  if (up && !evidence.up) {
-    const single = candidates.length === 1 ? first : undefined;
-    evidence = {
-      up: (await askUser(ctx, {
+    // Step 7: locate the credentials bound to this rpId that credProtect lets us use.
+    const candidates = findCandidates(config, request, evidence.uv);
+    for (const { alg } of candidates) {
+      if (!isAlgorithmReady(alg)) await prepareAlgorithm(alg);
+    }
+    const first = candidates[0];
+    if (first === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'no usable credential for this rpId');
+
+    // Step 9: user presence, unless it was collected with UV or the platform asked for a silent assertion.
+    if (up && !evidence.up) {
+      const prompt: UserPrompt = {
         presence: true,
         verification: false,
         rpId: request.rpId,
-        userName: single?.userName,
+        userName: candidates.length === 1 ? first.userName : undefined,
         reason: 'getAssertion',
-      })).up,
-      uv: evidence.uv,
-    };
-  }
+      };
+      evidence = { up: evidenceOf(prompt, await ctx.user.confirm(prompt, ctx.signal)).up, uv: evidence.uv };
+    }
 
-  // Steps 10–12: sign with the first credential; more discoverable ones wait for getNextAssertion.
-  const response = signAssertion(config, first, request.clientDataHash, evidence, { wantsCredBlob, hmacSecret });
-  if (candidates.length > 1) {
+    // Steps 10–12: sign with the first credential; more discoverable ones wait for getNextAssertion.
+    const response = signAssertion(config, first, request.clientDataHash, evidence, wantsCredBlob, hmacSecret);
+    if (candidates.length === 1) return { response };
+    handedOver = true;
     return {
       response: { ...response, numberOfCredentials: candidates.length },
       pending: {
@@ -173,8 +129,36 @@ async function assert(
         lastCallAt: config.clock.now(),
       },
     };
+  } finally {
+    if (!handedOver) wipeHmacSecretSalts(hmacSecret);
   }
-  return { response };
+}
+
+/** Neither presence nor verification collected yet. */
+const NO_EVIDENCE: Evidence = Object.freeze({ up: false, uv: false });
+
+/** Step 7: the credentials bound to the request's rpId that credProtect lets answer. */
+function findCandidates(config: ResolvedConfig, request: GetAssertionRequest, userVerified: boolean): CredentialRecord[] {
+  const candidates: CredentialRecord[] = [];
+  const allowList = request.allowList;
+  if (allowList !== undefined && allowList.length > 0) {
+    for (const descriptor of allowList) {
+      if (descriptor.type !== 'public-key' || descriptor.id.length > MAX_CREDENTIAL_ID_LENGTH) continue;
+      const record = boundTo(request.rpId, config.store.findById(request.rpId, descriptor.id));
+      if (record !== undefined && credProtectAllows(record.credProtect, userVerified, true)) {
+        // With an allowList any applicable credential may answer: the first one found does.
+        candidates.push(record);
+        break;
+      }
+    }
+  } else {
+    for (const record of config.store.findDiscoverable(request.rpId)) {
+      if (boundTo(request.rpId, record) !== undefined && credProtectAllows(record.credProtect, userVerified, false)) {
+        candidates.push(record);
+      }
+    }
+  }
+  return candidates;
 }
 
 /** Next credential of a pending multi-credential assertion. The caller drops `pending` when it is spent. */
@@ -189,16 +173,10 @@ export function getNextAssertion(config: ResolvedConfig, pending: PendingAsserti
   // The credential may have been deleted in between: then it cannot answer.
   const record = boundTo(pending.rpId, config.store.findById(pending.rpId, id));
   if (record === undefined) throw new CtapError(Status.NO_CREDENTIALS, 'the credential is gone');
-  const response = signAssertion(config, record, pending.clientDataHash, pending.evidence, pending);
+  const response = signAssertion(config, record, pending.clientDataHash, pending.evidence, pending.wantsCredBlob, pending.hmacSecret);
   // Step 7: restart the timer.
   pending.lastCallAt = config.clock.now();
   return response;
-}
-
-/** The extensions a sequence asked for, answered per credential. */
-interface RequestedExtensions {
-  readonly wantsCredBlob: boolean;
-  readonly hmacSecret?: HmacSecretSalts | undefined;
 }
 
 /** Drop continuation state, wiping what it holds. */
@@ -206,15 +184,34 @@ export function discardPending(pending: PendingAssertions | undefined): void {
   wipeHmacSecretSalts(pending?.hmacSecret);
 }
 
+/**
+ * The message an assertion signs (authenticatorData ‖ clientDataHash) is assembled here: signing is
+ * synchronous, so one buffer serves every assertion and the path allocates no backing store for it
+ * (V8 puts typed arrays over 64 bytes outside the heap, and this message is 69 bytes or more).
+ * Nothing secret passes through it.
+ */
+const messageScratch = new Uint8Array(1024);
+
+/** authData ‖ clientDataHash, in the scratch buffer when it fits (the view is valid until the next call). */
+function assertionMessage(authData: Uint8Array, clientDataHash: Uint8Array): Uint8Array {
+  const length = authData.length + clientDataHash.length;
+  if (length > messageScratch.length) return concatBytes(authData, clientDataHash);
+  messageScratch.set(authData, 0);
+  messageScratch.set(clientDataHash, authData.length);
+  return messageScratch.subarray(0, length);
+}
+
 function signAssertion(
   config: ResolvedConfig,
   record: CredentialRecord,
   clientDataHash: Uint8Array,
   evidence: Evidence,
-  requested: RequestedExtensions,
+  wantsCredBlob: boolean,
+  hmacSecret: HmacSecretSalts | undefined,
 ): GetAssertionResponse {
-  const extensions = new Map<string, CborValue>();
-  if (requested.wantsCredBlob) extensions.set(CRED_BLOB, record.credBlob ?? new Uint8Array(0));
+  // Extension outputs; most assertions have none, and then no map is made.
+  let extensions: Map<string, CborValue> | undefined;
+  if (wantsCredBlob) extensions = new Map([[CRED_BLOB, record.credBlob ?? new Uint8Array(0)]]);
 
   // Unseal first, so a tampered blob fails before the counter moves; the counter is then advanced
   // durably before the response that carries it exists.
@@ -224,9 +221,9 @@ function signAssertion(
   try {
     // hmac-secret: the CredRandom chosen by whether the user was verified (§12.5); a credential
     // created without hmac-secret has none and answers no output.
-    if (requested.hmacSecret !== undefined) {
-      const output = hmacSecretOutput(requested.hmacSecret, secrets, evidence.uv, config.random);
-      if (output !== undefined) extensions.set(HMAC_SECRET, output);
+    if (hmacSecret !== undefined) {
+      const output = hmacSecretOutput(hmacSecret, secrets, evidence.uv, config.random);
+      if (output !== undefined) (extensions ??= new Map()).set(HMAC_SECRET, output);
     }
     const signCount = config.store.recordUse(record, config.clock.now());
     authData = encodeAuthData({
@@ -238,8 +235,7 @@ function signAssertion(
       signCount,
       extensions,
     });
-    const message = concatBytes(authData, clientDataHash);
-    signature = signMessage(record.alg, secrets.privateKey, message);
+    signature = signMessage(record.alg, secrets.privateKey, assertionMessage(authData, clientDataHash));
   } finally {
     wipe(secrets.privateKey, secrets.hmacSecretWithUv, secrets.hmacSecretWithoutUv);
   }
