@@ -142,11 +142,8 @@ export class Authenticator {
           return { status: Status.OK, body: encodeMakeCredentialResponse(result) };
         }
         case Command.GetAssertion: {
-          // What this.getAssertion() does, without its async layer (pending was dropped above).
           const request = parseGetAssertionRequest(requestMap(decodeStrict(params)));
-          const result = await getAssertion(this.config, request, ctx, this.keyAgreement);
-          this.pending = result.pending;
-          return { status: Status.OK, body: encodeGetAssertionResponse(result.response) };
+          return { status: Status.OK, body: encodeGetAssertionResponse(await this.getAssertion(request, ctx)) };
         }
         case Command.GetNextAssertion:
           return { status: Status.OK, body: encodeGetAssertionResponse(await this.getNextAssertion()) };
