@@ -3,7 +3,7 @@
  * @module
  */
 import { encodeCanonical, type CborMap } from '../cbor/index.js';
-import { utf8 } from '../crypto/bytes.js';
+import { uint32BE, utf8 } from '../crypto/bytes.js';
 import { sha256 } from '../crypto/hash.js';
 
 export const Flag = {
@@ -67,11 +67,7 @@ export function encodeAuthData(input: AuthDataInput): Uint8Array {
   const out = new Uint8Array(length);
   out.set(input.rpIdHash, 0);
   out[32] = flags;
-  const signCount = input.signCount >>> 0;
-  out[33] = signCount >>> 24;
-  out[34] = (signCount >>> 16) & 0xff;
-  out[35] = (signCount >>> 8) & 0xff;
-  out[36] = signCount & 0xff;
+  out.set(uint32BE(input.signCount), 33);
   let offset = 37;
   if (attested !== undefined) {
     const idLength = attested.credentialId.length;
