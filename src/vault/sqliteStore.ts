@@ -561,20 +561,22 @@ export class SqliteCredentialStore implements CredentialStore {
   }
 
   private toRecord(row: SqlRow): CredentialRecord {
-    try {
+    return this.parseRow(() => {
       const override =
         this.pendingLastUsed.size === 0 ? undefined : this.pendingLastUsed.get(idKey(bytes(row['id'])))?.usedAt;
       return rowToRecord(row, override);
-    } catch (error) {
-      if (error instanceof BadRow) throw this.badRow();
-      throw error;
-    }
+    });
   }
 
   /** A row read by a lookup, as kept by the cache (the record as stored, its blobs). */
   private rowOf(idText: string, row: SqlRow): CachedRow {
+    return this.parseRow(() => ({ idText, record: rowToRecord(row, undefined), sealed: sealedOf(row) }));
+  }
+
+  /** Runs `parse` over a row; a value of the wrong type anywhere in it is the vault's corruption. */
+  private parseRow<T>(parse: () => T): T {
     try {
-      return { idText, record: rowToRecord(row, undefined), sealed: sealedOf(row) };
+      return parse();
     } catch (error) {
       if (error instanceof BadRow) throw this.badRow();
       throw error;
@@ -587,7 +589,7 @@ export class SqliteCredentialStore implements CredentialStore {
     const version = row['data_version'];
     if (version !== this.cachedDataVersion || version === undefined || version === null) {
       // Another connection committed since the cached rows were read: they may be stale.
-      this.recordCache.clear();
+      this.forgetCachedRows();
       this.cachedDataVersion = version ?? undefined;
       if (version === undefined || version === null) return cached;
     }
@@ -613,12 +615,7 @@ export class SqliteCredentialStore implements CredentialStore {
    * changed or added meanwhile, and the cache is emptied.
    */
   private cacheIsCurrent(): boolean {
-    let current: SqlValue | undefined;
-    try {
-      current = this.statements.dataVersion.pluck();
-    } catch (error) {
-      throw toStoreError(error, this.path, 'look up a credential', this.db);
-    }
+    const current = this.guard('look up a credential', () => this.statements.dataVersion.pluck());
     if (current !== undefined && current === this.cachedDataVersion) return true;
     this.forgetCachedRows();
     return false;
