@@ -129,7 +129,8 @@ function main(): void {
   }
   const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
   const module = { exports: {}, filename: bundle, id: bundle, loaded: false };
-  // This file's own require: the bundle requires only Node's built-in modules.
+  // This file's own require: the bundle requires Node's built-in modules and, for a demo,
+  // @simplewebauthn/server, which resolves from dist/cli/ exactly as from dist/bundle/.
   run.call(module.exports, module.exports, require, module, bundle, path.dirname(bundle));
 }
 
