@@ -1,6 +1,7 @@
 /**
  * The `latchkey` command line. `npm run build` also bundles this entry into one file
- * (dist/bundle/latchkey.cjs), which bin/latchkey.cjs runs with a code cache; see scripts/bundle.mjs.
+ * (dist/bundle/latchkey.cjs), which the `latchkey` bin (dist/cli/latchkey.cjs, from latchkey.cts) runs
+ * with a code cache; see scripts/bundle.mjs.
  * No top-level await, so the same source can be bundled as CommonJS.
  * @module
  */
