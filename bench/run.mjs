@@ -299,7 +299,6 @@ async function coldStart() {
   vault.close();
   const env = { ...process.env, LATCHKEY_KEY_DIR: keyDir, XDG_CACHE_HOME: join(work, 'cache') };
   delete env.NODE_DISABLE_COMPILE_CACHE;
-  const uncached = { ...env, NODE_DISABLE_COMPILE_CACHE: '1' };
   const args = ['dist/cli/latchkey.cjs', 'serve', '--ctaphid', '127.0.0.1:0', '--approve-all', '--vault', path];
   console.log(`\n== Cold start under node ${version}: spawn → first getAssertion response over the socket, vs a bare \`node -e 0\``);
   console.log(`   command: ${node === process.execPath ? 'node' : node} ${args.join(' ')}   (port 0: the free port it reports)`);
@@ -354,7 +353,7 @@ async function coldStart() {
     console.log(`   ${setting.label}:`);
     line('node -e 0', setting.bare);
     line('floor → its first answer', setting.floor, b);
-    line('serve → first getAssertion, code cache', setting.cold, b, i === 0 ? 'target ≤ 1.5×' : undefined);
+    line('serve → first getAssertion, code cache', setting.cold, b, 'target ≤ 1.5×');
     if (i === 0) line('serve → first getAssertion, no code cache', coldUncached, b, 'the very first start');
     console.log(`   Latchkey's own part (serve − floor): ${fmt(median(setting.cold) - median(setting.floor), 1)} ms; the 1.5× target leaves ${fmt(1.5 * b - median(setting.floor), 1)} ms above the floor`);
   }
