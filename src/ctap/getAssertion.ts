@@ -20,9 +20,9 @@ import {
   type HmacSecretSalts,
 } from './extensions/hmacSecret.js';
 import { checkPinUvAuthParams, verifyPinUvAuthParam, type KeyAgreementKeys } from './pinUvAuth.js';
-import type { CredentialRecord, RequestContext, UserPrompt } from './ports.js';
+import type { CredentialRecord, RequestContext } from './ports.js';
 import { CtapError, Status } from './status.js';
-import { evidenceOf, type Evidence } from './userPresence.js';
+import { askUser, type Evidence } from './userPresence.js';
 import {
   validateGetAssertionRequest,
   type GetAssertionRequest,
@@ -82,15 +82,12 @@ export async function getAssertion(
   // hmac-secret's key agreement, saltAuth and salts are checked now, before any prompt (§12.5).
   if (hmacSecretInput !== undefined) await loadPinUvAuthCiphers();
   const hmacSecret = hmacSecretInput === undefined ? undefined : openHmacSecretSalts(keys, hmacSecretInput);
-  // Steps 6–12 run here rather than in a function of their own: on the assertion path every async
-  // layer is a promise and a microtask turn, and the user's confirm() is the one wait it needs.
   let handedOver = false;
   try {
     // Step 6: built-in user verification (with presence when "up" is wanted).
     let evidence: Evidence = NO_EVIDENCE;
     if (uv) {
-      const prompt: UserPrompt = { presence: up, verification: true, rpId: request.rpId, reason: 'getAssertion' };
-      evidence = evidenceOf(prompt, await ctx.user.confirm(prompt, ctx.signal));
+      evidence = await askUser(ctx, { presence: up, verification: true, rpId: request.rpId, reason: 'getAssertion' });
     }
 
     // Step 7: locate the credentials bound to this rpId that credProtect lets us use.
@@ -103,14 +100,9 @@ export async function getAssertion(
 
     // Step 9: user presence, unless it was collected with UV or the platform asked for a silent assertion.
     if (up && !evidence.up) {
-      const prompt: UserPrompt = {
-        presence: true,
-        verification: false,
-        rpId: request.rpId,
-        userName: candidates.length === 1 ? first.userName : undefined,
-        reason: 'getAssertion',
-      };
-      evidence = { up: evidenceOf(prompt, await ctx.user.confirm(prompt, ctx.signal)).up, uv: evidence.uv };
+      const userName = candidates.length === 1 ? first.userName : undefined;
+      const presence = await askUser(ctx, { presence: true, verification: false, rpId: request.rpId, userName, reason: 'getAssertion' });
+      evidence = { up: presence.up, uv: evidence.uv };
     }
 
     // Steps 10–12: sign with the first credential; more discoverable ones wait for getNextAssertion.
