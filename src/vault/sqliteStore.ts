@@ -23,6 +23,7 @@ import {
   type CredProtectLevel,
   type CredentialStore,
 } from '../ctap/ports.js';
+import { wipe } from '../crypto/bytes.js';
 import { MemorySeal } from './memorySeal.js';
 import { openCredentialSecret, sealCredentialSecret } from './sealing.js';
 import type { SqlDriver, SqlRow, SqlStatement, SqlValue } from './sqlDriver.js';
@@ -88,9 +89,7 @@ function openKept(kept: KeptSecrets): CredentialSecrets {
 }
 
 function wipeSecrets(secrets: CredentialSecrets): void {
-  secrets.privateKey.fill(0);
-  secrets.hmacSecretWithUv?.fill(0);
-  secrets.hmacSecretWithoutUv?.fill(0);
+  wipe(secrets.privateKey, secrets.hmacSecretWithUv, secrets.hmacSecretWithoutUv);
 }
 
 interface Statements {
